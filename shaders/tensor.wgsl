@@ -1,0 +1,34 @@
+// The kernels the tensor layer itself needs: fill a tensor with one value, and add a gradient into an
+// accumulator in place. Every 1-D kernel in this project spreads its threads over workgroups in x and y
+// (a dimension holds at most 65,535 workgroups) and rebuilds the flat index as below.
+
+struct Fill {
+  n: u32,
+  bits: u32, // the value's bit pattern (an f32 or an i32)
+}
+
+@group(0) @binding(0) var<uniform> fp: Fill;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+
+@compute @workgroup_size(64)
+fn fill(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 64u + li;
+  if (i < fp.n) { out[i] = fp.bits; }
+}
+
+struct Acc {
+  n: u32,
+}
+
+@group(0) @binding(2) var<uniform> ap: Acc;
+@group(0) @binding(3) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+
+// acc += g
+@compute @workgroup_size(64)
+fn accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 64u + li;
+  if (i < ap.n) { acc[i] = acc[i] + g[i]; }
+}

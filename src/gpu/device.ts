@@ -1,0 +1,91 @@
+// One async way to get a WebGPU device, in a browser (navigator.gpu) or in Node (Dawn, see node.ts).
+//
+// The device asks for the adapter's own limits (the defaults cap a binding at 128 MiB and workgroup memory
+// at 16 KiB) and for timestamp queries when the adapter has them (the profiler uses them). It is not a
+// device manager: one device per process, shared by every tensor.
+
+import type { AdapterChoice } from './node.js';
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+  backend: 'browser' | 'dawn';
+  fallback: boolean; // a CPU implementation (SwiftShader)
+  features: string[];
+}
+
+export interface DeviceHandle {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  report: AdapterReport;
+}
+
+/** Limits worth raising above the WebGPU defaults, when the adapter allows. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query'];
+
+function env(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browser' | 'dawn'; fallback: boolean }> {
+  if (typeof navigator !== 'undefined' && navigator.gpu) {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      throw new Error(
+        'navigator.gpu exists but requestAdapter() returned null: WebGPU is disabled or unsupported here. ' +
+          'In Chrome, check chrome://gpu; headless Chromium needs --enable-unsafe-webgpu.',
+      );
+    }
+    const i = adapter.info;
+    const fallback = /swiftshader/i.test(`${i.architecture} ${i.description}`);
+    return { adapter, backend: 'browser', fallback };
+  }
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new Error('No WebGPU here: navigator.gpu is missing. Use a browser with WebGPU (Chrome 113+) or Node.');
+  }
+  const { requestNodeAdapter } = await import('./node.js');
+  const choice = (env('WEIGHTGEN_ADAPTER') ?? 'auto') as AdapterChoice;
+  if (!['auto', 'hardware', 'swiftshader'].includes(choice)) {
+    throw new Error(`WEIGHTGEN_ADAPTER=${choice}: expected auto, hardware or swiftshader.`);
+  }
+  // Robustness (bounds checks on every access) costs much on SwiftShader; our kernels bound-check themselves.
+  // WEIGHTGEN_ROBUST=1 keeps Dawn's checks on, to hunt an out-of-bounds bug.
+  const flags = env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness'];
+  const { adapter, fallback } = await requestNodeAdapter(choice, flags);
+  return { adapter, backend: 'dawn', fallback };
+}
+
+export async function requestDevice(): Promise<DeviceHandle> {
+  const { adapter, backend, fallback } = await requestAdapter();
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) {
+    const v = (adapter.limits as any)[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const i = adapter.info;
+  const report: AdapterReport = {
+    vendor: i.vendor,
+    architecture: i.architecture,
+    description: i.description,
+    device: i.device,
+    backend,
+    fallback,
+    features: [...device.features].map(String).sort(),
+  };
+  return { device, adapter, report };
+}

@@ -1,0 +1,104 @@
+// Getting a WebGPU adapter in Node through Dawn (the `webgpu` package).
+//
+// On a Linux machine without a GPU, Dawn finds no Vulkan driver. Debian's chromium ships SwiftShader, a CPU
+// Vulkan driver; pointing VK_ICD_FILENAMES at it before Dawn creates its instance gives a working adapter.
+// This file knows where that driver lives and how to tell the user what to install. It is not used in a
+// browser: device.ts imports it only when `navigator.gpu` is absent, and every Node module is imported by a
+// computed name so that browser bundlers leave it alone.
+
+/** Which adapter to use: WEIGHTGEN_ADAPTER=auto (default) | hardware | swiftshader. */
+export type AdapterChoice = 'auto' | 'hardware' | 'swiftshader';
+
+const SWIFTSHADER_ICDS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json', // Debian / Ubuntu `chromium`
+  '/usr/lib64/chromium-browser/vk_swiftshader_icd.json', // Fedora
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json', // older Ubuntu
+  '/opt/google/chrome/vk_swiftshader_icd.json', // Google Chrome
+];
+
+const INSTALL_HINT =
+  'Install a Vulkan loader and SwiftShader (a CPU Vulkan driver shipped with Chromium): on Debian/Ubuntu run ' +
+  '`sudo apt-get install -y libvulkan1 chromium` (or `npm run setup`, which does it). ' +
+  'Set WEIGHTGEN_SWIFTSHADER_ICD=/path/to/vk_swiftshader_icd.json if yours lives elsewhere.';
+
+// `import(name)` with a computed name keeps bundlers (esbuild, vite) from following Node-only modules.
+const nodeImport = (name: string): Promise<any> => import(/* @vite-ignore */ name);
+
+export interface NodeGpu {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  fallback: boolean; // true when running on SwiftShader
+}
+
+/** Finds SwiftShader's ICD file, or null. */
+export async function findSwiftShader(): Promise<string | null> {
+  const fs = await nodeImport('node:fs');
+  const env = process.env.WEIGHTGEN_SWIFTSHADER_ICD;
+  if (env) {
+    if (!fs.existsSync(env)) throw new Error(`WEIGHTGEN_SWIFTSHADER_ICD=${env}: no such file. ${INSTALL_HINT}`);
+    return env;
+  }
+  return SWIFTSHADER_ICDS.find((p) => fs.existsSync(p)) ?? null;
+}
+
+/** True when the machine shows signs of a GPU that Vulkan could drive. */
+async function hasHardwareGpu(): Promise<boolean> {
+  const fs = await nodeImport('node:fs');
+  if (fs.existsSync('/dev/nvidia0')) return true;
+  try {
+    return fs.readdirSync('/dev/dri').some((f: string) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
+// Dawn crashes if the object returned by create() is garbage-collected, so it lives on globalThis.
+const KEEP = Symbol.for('weightgen.dawn');
+
+async function createDawn(flags: string[]): Promise<GPU> {
+  const webgpu = await nodeImport('webgpu');
+  Object.assign(globalThis, webgpu.globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
+  const gpu = webgpu.create(flags) as GPU;
+  const kept: GPU[] = ((globalThis as any)[KEEP] ??= []);
+  kept.push(gpu);
+  return gpu;
+}
+
+function isCpuAdapter(adapter: GPUAdapter): boolean {
+  const i = adapter.info;
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${i.architecture} ${i.description} ${i.device}`);
+}
+
+/**
+ * Returns a Dawn adapter: hardware when there is one, else SwiftShader.
+ * `flags` are Dawn instance flags, e.g. `enable-dawn-features=disable_robustness`.
+ */
+export async function requestNodeAdapter(choice: AdapterChoice, flags: string[]): Promise<NodeGpu> {
+  const userIcd = process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES;
+  if (choice === 'hardware' || (choice === 'auto' && (userIcd || (await hasHardwareGpu())))) {
+    const gpu = await createDawn(flags);
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (adapter && !(choice === 'auto' && isCpuAdapter(adapter) && !userIcd)) {
+      return { gpu, adapter, fallback: isCpuAdapter(adapter) };
+    }
+    if (choice === 'hardware') {
+      throw new Error(
+        'WEIGHTGEN_ADAPTER=hardware but Dawn found no hardware Vulkan adapter. Check the GPU driver ' +
+          '(`vulkaninfo --summary`), or unset WEIGHTGEN_ADAPTER to fall back to SwiftShader.',
+      );
+    }
+  }
+  // SwiftShader fallback.
+  const icd = await findSwiftShader();
+  if (!icd) throw new Error(`No WebGPU adapter: no GPU was found and SwiftShader is not installed. ${INSTALL_HINT}`);
+  process.env.VK_ICD_FILENAMES = icd;
+  const gpu = await createDawn(flags);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      `No WebGPU adapter: Dawn could not open SwiftShader at ${icd} (is the Vulkan loader libvulkan.so.1 ` +
+        `installed?). ${INSTALL_HINT}`,
+    );
+  }
+  return { gpu, adapter, fallback: true };
+}

@@ -1,0 +1,88 @@
+// A size-bucketed pool of GPU buffers with a cap and live-byte counters.
+//
+// Sizes are rounded up to a bucket (quarter steps between powers of two, so at most 25% is wasted) and a
+// released buffer is reused at once for the next request of the same bucket and usage. That is safe because
+// every access to a pooled buffer is a command recorded in order (runtime.ts): no write can overtake the
+// commands of its previous owner. It is not a general allocator: no sub-allocation.
+
+export interface PoolStats {
+  liveBytes: number; // in tensors' hands
+  liveBuffers: number;
+  freeBytes: number; // kept for reuse
+  created: number; // createBuffer calls so far
+}
+
+/** Rounds a byte size up to its bucket: 256 B minimum, then quarter steps between powers of two. */
+export function bucketSize(bytes: number): number {
+  if (bytes <= 256) return 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = p / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+export class BufferPool {
+  private free = new Map<string, GPUBuffer[]>();
+  private live = new Set<GPUBuffer>();
+  private stats: PoolStats = { liveBytes: 0, liveBuffers: 0, freeBytes: 0, created: 0 };
+
+  /** capBytes bounds live + free bytes; free buffers are destroyed first when it is reached. */
+  constructor(
+    private device: GPUDevice,
+    public capBytes: number,
+  ) {}
+
+  acquire(bytes: number, usage: GPUBufferUsageFlags, label = ''): GPUBuffer {
+    const size = bucketSize(bytes);
+    const key = `${usage}:${size}`;
+    let buf = this.free.get(key)?.pop();
+    if (buf) {
+      this.stats.freeBytes -= size;
+    } else {
+      if (this.stats.liveBytes + size > this.capBytes) {
+        throw new Error(
+          `GPU buffer pool cap reached: ${mib(this.stats.liveBytes)} live in ${this.stats.liveBuffers} buffers, ` +
+            `${mib(size)} more asked for '${label}', cap ${mib(this.capBytes)}. Dispose tensors you no longer ` +
+            'need (or wrap the work in scope()), or raise the cap with setPoolCap().',
+        );
+      }
+      if (this.stats.liveBytes + this.stats.freeBytes + size > this.capBytes) this.trim(this.capBytes - size);
+      buf = this.device.createBuffer({ size, usage, label });
+      this.stats.created++;
+    }
+    this.live.add(buf);
+    this.stats.liveBytes += size;
+    this.stats.liveBuffers++;
+    return buf;
+  }
+
+  /** Gives a buffer back for reuse. */
+  release(buf: GPUBuffer): void {
+    if (!this.live.delete(buf)) throw new Error(`buffer '${buf.label}' released twice or not from this pool`);
+    this.stats.liveBytes -= buf.size;
+    this.stats.liveBuffers--;
+    const key = `${buf.usage}:${buf.size}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(buf);
+    this.stats.freeBytes += buf.size;
+  }
+
+  /** Destroys free buffers until live + free <= targetBytes. */
+  trim(targetBytes = 0): void {
+    for (const list of this.free.values()) {
+      while (list.length && this.stats.liveBytes + this.stats.freeBytes > targetBytes) {
+        const buf = list.pop()!;
+        this.stats.freeBytes -= buf.size;
+        buf.destroy();
+      }
+    }
+  }
+
+  getStats(): PoolStats {
+    return { ...this.stats };
+  }
+}
+
+export function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

@@ -1,0 +1,344 @@
+// The GPU runtime: records work, submits it in batches, reads results back.
+//
+// Ops call `dispatch`, `write` and `copy`; these only append a command to a list, so ops stay synchronous.
+// `flush` compiles any kernel not yet built (async, de-duplicated), packs every dispatch's uniforms into one
+// uniform buffer and every write into one staging buffer, encodes all commands into ONE command encoder and
+// submits it. It runs when something is read back, when `flush()` is called, or when a batch reaches
+// `maxBatch` commands. Because every access to a tensor's buffer is such a command, executed in order, a
+// buffer given back to the pool can be handed out again at once. Errors of a background flush are thrown
+// by the next `flush` or `read`.
+
+import { requestDevice, type AdapterReport } from './device.js';
+import { type Kernel, KernelCache, type KernelSpec } from './kernels.js';
+import { BufferPool } from './pool.js';
+import { Profiler } from './profiler.js';
+
+/** A range of a buffer, as bound to a shader. Offsets are multiples of 256 when bound. */
+export interface BufferRef {
+  buffer: GPUBuffer;
+  offset: number; // bytes
+  size: number; // bytes
+}
+
+export type UniformValues = Record<string, number | ArrayLike<number>>;
+
+type Command =
+  | {
+      kind: 'dispatch';
+      spec: KernelSpec;
+      name: string;
+      buffers: Record<string, BufferRef>;
+      uniforms: UniformValues;
+      groups: [number, number, number];
+    }
+  | { kind: 'write'; dst: BufferRef; data: Uint8Array }
+  | { kind: 'copy'; src: BufferRef; dst: BufferRef };
+
+// STORAGE | COPY_SRC | COPY_DST, as numbers: in Node the GPUBufferUsage global exists only once Dawn is loaded.
+export const STORAGE_USAGE = 0x80 | 0x4 | 0x8;
+const UNIFORM_ALIGN = 256;
+
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly kernels: KernelCache;
+  readonly profiler = new Profiler();
+  /** Submit after this many recorded commands even without a readback. */
+  maxBatch = 1024;
+  private commands: Command[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private profiling = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+  ) {
+    this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize * 4, 8 * 2 ** 30));
+    this.kernels = new KernelCache(device);
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.failure = new Error(`GPU device lost: ${info.message}`);
+    });
+  }
+
+  static async create(): Promise<Gpu> {
+    const { device, report } = await requestDevice();
+    return new Gpu(device, report);
+  }
+
+  get canProfile(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /** Turns per-kernel GPU timing on or off (timestamp queries; slows every dispatch down). */
+  setProfiling(on: boolean): void {
+    if (on && !this.canProfile) throw new Error('profiling needs the timestamp-query feature; this adapter lacks it');
+    this.profiling = on;
+  }
+
+  get isProfiling(): boolean {
+    return this.profiling;
+  }
+
+  // ---- recording ------------------------------------------------------------------------------------
+
+  /**
+   * Records one compute dispatch. `buffers` and `uniforms` are named as in the WGSL; `groups` is the
+   * workgroup count. `name` labels it in the profiler (defaults to the kernel).
+   */
+  dispatch(
+    spec: KernelSpec,
+    buffers: Record<string, BufferRef>,
+    uniforms: UniformValues,
+    groups: [number, number, number],
+    name?: string,
+  ): void {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (groups.some((g) => g > max || g < 0 || !Number.isInteger(g))) {
+      throw new Error(`${spec.shader}:${spec.entry}: workgroup count [${groups}] out of range 0..${max} per dim`);
+    }
+    if (groups[0] * groups[1] * groups[2] === 0) return;
+    this.record({ kind: 'dispatch', spec, name: name ?? `${spec.shader}:${spec.entry}`, buffers, uniforms, groups });
+  }
+
+  /** Records a write of `data` into `dst` (copied now, so the caller may reuse its array). */
+  write(dst: BufferRef, data: ArrayBufferView): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    if (bytes.byteLength % 4 || dst.offset % 4) throw new Error('writes must be whole 4-byte words');
+    if (bytes.byteLength > dst.size) throw new Error(`write of ${bytes.byteLength} bytes into ${dst.size}`);
+    if (bytes.byteLength) this.record({ kind: 'write', dst, data: bytes });
+  }
+
+  /** Records a buffer-to-buffer copy of src.size bytes. */
+  copy(src: BufferRef, dst: BufferRef): void {
+    if (src.size > dst.size) throw new Error(`copy of ${src.size} bytes into ${dst.size}`);
+    if (src.size) this.record({ kind: 'copy', src, dst });
+  }
+
+  private record(cmd: Command): void {
+    this.commands.push(cmd);
+    if (this.commands.length >= this.maxBatch) void this.flush().catch(() => {});
+  }
+
+  // ---- submitting -----------------------------------------------------------------------------------
+
+  /** Submits everything recorded so far. Resolves once it is submitted (not executed). */
+  flush(): Promise<void> {
+    const batch = this.commands;
+    this.commands = [];
+    this.chain = this.chain.then(() => (batch.length ? this.submit(batch) : undefined));
+    return this.chain.then(() => {
+      const f = this.failure;
+      if (f) {
+        this.failure = null;
+        throw f;
+      }
+    });
+  }
+
+  /** Reads a buffer range back (flushing first). */
+  async read(src: BufferRef): Promise<ArrayBuffer> {
+    const staging = this.pool.acquire(src.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    this.record({ kind: 'copy', src, dst: { buffer: staging, offset: 0, size: staging.size } });
+    try {
+      await this.flush();
+      await staging.mapAsync(GPUMapMode.READ, 0, src.size);
+      const out = staging.getMappedRange(0, src.size).slice(0);
+      staging.unmap();
+      return out;
+    } finally {
+      this.pool.release(staging);
+    }
+  }
+
+  /** Waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    await this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  private async submit(batch: Command[]): Promise<void> {
+    try {
+      const kernels = await this.kernelsFor(batch);
+      const uniforms = this.packUniforms(batch, kernels);
+      const staging = this.packWrites(batch);
+      this.device.pushErrorScope('validation');
+      this.device.pushErrorScope('out-of-memory');
+      const enc = this.device.createCommandEncoder();
+      const timing = this.profiling ? this.startTiming(batch) : null;
+      let pass: GPUComputePassEncoder | null = null;
+      let u = 0;
+      let s = 0;
+      let d = 0;
+      for (const cmd of batch) {
+        if (cmd.kind === 'dispatch') {
+          const k = kernels[d]!;
+          if (timing) {
+            pass?.end();
+            pass = enc.beginComputePass({
+              timestampWrites: { querySet: timing.set, beginningOfPassWriteIndex: 2 * d, endOfPassWriteIndex: 2 * d + 1 },
+            });
+          } else {
+            pass ??= enc.beginComputePass();
+          }
+          pass.setPipeline(k.pipeline);
+          pass.setBindGroup(0, this.bindGroup(k, cmd, uniforms.buffer, uniforms.offsets[d]!));
+          pass.dispatchWorkgroups(...cmd.groups);
+          d++;
+        } else {
+          pass?.end();
+          pass = null;
+          if (cmd.kind === 'write') {
+            enc.copyBufferToBuffer(staging!, s, cmd.dst.buffer, cmd.dst.offset, cmd.data.byteLength);
+            s += align(cmd.data.byteLength, 16);
+          } else {
+            enc.copyBufferToBuffer(cmd.src.buffer, cmd.src.offset, cmd.dst.buffer, cmd.dst.offset, cmd.src.size);
+          }
+        }
+        u++;
+      }
+      pass?.end();
+      if (timing) enc.resolveQuerySet(timing.set, 0, 2 * d, timing.resolve, 0);
+      if (timing) enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16 * d);
+      this.device.queue.submit([enc.finish()]);
+      if (uniforms.buffer) this.pool.release(uniforms.buffer);
+      if (staging) this.pool.release(staging);
+      const oom = await this.device.popErrorScope();
+      const invalid = await this.device.popErrorScope();
+      const err = invalid ?? oom;
+      if (err) {
+        const names = [...new Set(kernels.map((k) => k.label))].join(', ');
+        throw new Error(`GPU error in a batch of ${u} commands (kernels: ${names}): ${err.message}`);
+      }
+      if (timing) await this.finishTiming(batch, timing, d);
+    } catch (e) {
+      this.failure ??= e as Error;
+    }
+  }
+
+  private async kernelsFor(batch: Command[]): Promise<Kernel[]> {
+    const out: Kernel[] = [];
+    const waits: Promise<void>[] = [];
+    for (const cmd of batch) {
+      if (cmd.kind !== 'dispatch') continue;
+      const i = out.length;
+      const k = this.kernels.peek(cmd.spec);
+      out.push(k as Kernel);
+      if (!k) waits.push(this.kernels.get(cmd.spec).then((kk) => void (out[i] = kk)));
+    }
+    await Promise.all(waits);
+    return out;
+  }
+
+  private packUniforms(batch: Command[], kernels: Kernel[]): { buffer: GPUBuffer | null; offsets: number[] } {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const k of kernels) {
+      offsets.push(total);
+      if (k.uniform) total += align(k.uniform.size, UNIFORM_ALIGN);
+    }
+    if (!total) return { buffer: null, offsets };
+    const bytes = new ArrayBuffer(total);
+    const view = new DataView(bytes);
+    let d = 0;
+    for (const cmd of batch) {
+      if (cmd.kind !== 'dispatch') continue;
+      const k = kernels[d]!;
+      if (k.uniform) writeUniforms(view, offsets[d]!, k, cmd.uniforms);
+      d++;
+    }
+    const buffer = this.pool.acquire(total, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'uniforms');
+    this.device.queue.writeBuffer(buffer, 0, bytes);
+    return { buffer, offsets };
+  }
+
+  private packWrites(batch: Command[]): GPUBuffer | null {
+    let total = 0;
+    for (const cmd of batch) if (cmd.kind === 'write') total += align(cmd.data.byteLength, 16);
+    if (!total) return null;
+    const bytes = new Uint8Array(total);
+    let s = 0;
+    for (const cmd of batch) {
+      if (cmd.kind !== 'write') continue;
+      bytes.set(cmd.data, s);
+      s += align(cmd.data.byteLength, 16);
+    }
+    const buffer = this.pool.acquire(total, GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, 'staging');
+    this.device.queue.writeBuffer(buffer, 0, bytes);
+    return buffer;
+  }
+
+  private bindGroup(
+    k: Kernel,
+    cmd: Extract<Command, { kind: 'dispatch' }>,
+    uniform: GPUBuffer | null,
+    uOffset: number,
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    for (const b of k.bindings) {
+      if (b.kind === 'uniform') {
+        entries.push({ binding: b.binding, resource: { buffer: uniform!, offset: uOffset, size: k.uniform!.size } });
+        continue;
+      }
+      const ref = cmd.buffers[b.name];
+      if (!ref) {
+        const given = Object.keys(cmd.buffers).join(', ');
+        throw new Error(`${k.label}: no buffer given for binding '${b.name}' (given: ${given})`);
+      }
+      entries.push({ binding: b.binding, resource: { buffer: ref.buffer, offset: ref.offset, size: ref.size } });
+    }
+    return this.device.createBindGroup({ layout: k.layout, entries });
+  }
+
+  // ---- profiling ------------------------------------------------------------------------------------
+
+  private startTiming(batch: Command[]) {
+    const n = batch.filter((c) => c.kind === 'dispatch').length;
+    const set = this.device.createQuerySet({ type: 'timestamp', count: Math.max(2, 2 * n) });
+    const bytes = Math.max(16, 16 * n);
+    const resolve = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const read = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    return { set, resolve, read };
+  }
+
+  private async finishTiming(batch: Command[], t: ReturnType<Gpu['startTiming']>, n: number): Promise<void> {
+    await t.read.mapAsync(GPUMapMode.READ);
+    const ts = new BigInt64Array(t.read.getMappedRange().slice(0));
+    t.read.unmap();
+    let d = 0;
+    for (const cmd of batch) {
+      if (cmd.kind !== 'dispatch') continue;
+      if (d < n) this.profiler.record(cmd.name, Number(ts[2 * d + 1]! - ts[2 * d]!));
+      d++;
+    }
+    t.set.destroy();
+    t.resolve.destroy();
+    t.read.destroy();
+  }
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformValues): void {
+  const fields = k.uniform!.fields;
+  for (const name of Object.keys(values)) {
+    if (!fields.has(name)) throw new Error(`${k.label}: the WGSL uniform struct has no field '${name}'`);
+  }
+  for (const [name, f] of fields) {
+    const v = values[name];
+    if (v === undefined) throw new Error(`${k.label}: uniform field '${name}' was not given a value`);
+    const arr = typeof v === 'number' ? [v] : v;
+    if (arr.length > f.count) throw new Error(`${k.label}: uniform '${name}' holds ${f.count} values, got ${arr.length}`);
+    for (let i = 0; i < arr.length; i++) {
+      const at = base + f.offset + 4 * i;
+      const x = arr[i]!;
+      if (f.type === 'f32') view.setFloat32(at, x, true);
+      else if (f.type === 'u32') view.setUint32(at, x, true);
+      else view.setInt32(at, x, true);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// Making tensors from values: arrays, constants. Random tensors are in rng.ts.
+
+import { gpu } from '../gpu/index.js';
+import { fill } from './tape.js';
+import { checkShape, type DType, fmtShape, numel, type Shape, Tensor } from './tensor.js';
+
+type Values = ArrayLike<number> | number[][] | number[][][];
+
+function flatten(values: Values): number[] | ArrayLike<number> {
+  if (Array.isArray(values) && Array.isArray(values[0])) return (values as unknown[]).flat(Infinity) as number[];
+  return values as ArrayLike<number>;
+}
+
+function inferShape(values: Values): number[] {
+  const shape: number[] = [];
+  let v: unknown = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape.length ? shape : [(values as ArrayLike<number>).length];
+}
+
+/**
+ * A tensor holding `values` (flat, typed or nested). The shape defaults to the nesting (or 1-D); dtype
+ * defaults to i32 for an Int32Array and f32 otherwise.
+ */
+export function tensor(values: Values, shape?: Shape, dtype?: DType): Tensor {
+  const flat = flatten(values);
+  const s = shape ? [...shape] : inferShape(values);
+  checkShape(s);
+  if (numel(s) !== flat.length) {
+    throw new Error(`tensor(): ${flat.length} values do not fill shape ${fmtShape(s)} (${numel(s)} needed)`);
+  }
+  const dt = dtype ?? (values instanceof Int32Array ? 'i32' : 'f32');
+  const t = Tensor.empty(s, dt);
+  const data = dt === 'f32' ? Float32Array.from(flat) : Int32Array.from(flat);
+  if (dt === 'i32' && !Array.prototype.every.call(flat, Number.isInteger)) {
+    throw new Error('tensor(): i32 values must be integers');
+  }
+  gpu().write(t.ref, data);
+  return t;
+}
+
+/** Overwrites a tensor's values (same size), e.g. to feed the next minibatch into the same memory. */
+export function assign(t: Tensor, values: ArrayLike<number>): void {
+  if (values.length !== t.size) throw new Error(`assign(): ${values.length} values into ${fmtShape(t.shape)}`);
+  gpu().write(t.ref, t.dtype === 'f32' ? Float32Array.from(values) : Int32Array.from(values));
+}
+
+export function scalar(value: number): Tensor {
+  return fill([], value);
+}
+
+export function zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
+  return fill(shape, 0, dtype);
+}
+
+export function ones(shape: Shape, dtype: DType = 'f32'): Tensor {
+  return fill(shape, 1, dtype);
+}
+
+export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
+  return fill(shape, value, dtype);
+}
