@@ -1,0 +1,152 @@
+// Elementwise ops. The op is a pipeline constant (OP), so each op is its own compiled pipeline and the
+// switch below folds away; shapes and scalars travel in the uniform, so a new shape never recompiles.
+//
+//   unary        out[i] = f(x[i])                         (alpha, beta: the op's scalars)
+//   binary_flat  out[i] = g(a[i], b[i])                   (same shapes)
+//   binary       out[i] = g(a[ia], b[ib])                 (broadcasting: strides of 0 repeat a value)
+//
+// The *_BWD ops are the backward rules that need the forward input or output (src/ops/elementwise.ts).
+// The numbering must match UNARY and BINARY there.
+
+override OP: u32 = 0u;
+
+// unary ops
+const NEG = 0u;
+const EXP = 1u;
+const LOG = 2u;
+const SQRT = 3u;
+const ABS = 4u;
+const RELU = 5u;
+const LEAKY_RELU = 6u; // alpha: negative slope
+const SIGMOID = 7u;
+const TANH = 8u;
+const CLAMP = 9u;      // [alpha, beta]
+const ADD_S = 10u;     // x + alpha
+const MUL_S = 11u;     // x * alpha
+const POW_S = 12u;     // x ^ alpha
+const RSUB_S = 13u;    // alpha - x
+const RDIV_S = 14u;    // alpha / x
+const SQUARE = 15u;
+const SIGN = 16u;
+
+// binary ops
+const ADD = 0u;
+const SUB = 1u;
+const MUL = 2u;
+const DIV = 3u;
+const POW = 4u;
+const RELU_BWD = 5u;       // (x, dy) -> dy * (x > 0)
+const LEAKY_RELU_BWD = 6u; // (x, dy) -> dy * (x > 0 ? 1 : alpha)
+const CLAMP_BWD = 7u;      // (x, dy) -> dy * (alpha <= x <= beta)
+const SIGMOID_BWD = 8u;    // (y, dy) -> dy * y * (1 - y)
+const TANH_BWD = 9u;       // (y, dy) -> dy * (1 - y^2)
+
+// x^y with the real-valued answers WGSL's pow leaves undefined: a negative base with an integer power,
+// and a zero base.
+fn power(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (x == 0.0) { return select(0.0, 1.0 / 0.0, y < 0.0); }
+  if (x < 0.0) {
+    if (y != round(y)) { return bitcast<f32>(0x7fc00000u); } // NaN, as in PyTorch
+    let r = pow(-x, y);
+    return select(r, -r, (i32(y) & 1) == 1);
+  }
+  return pow(x, y);
+}
+
+fn unary_op(x: f32, alpha: f32, beta: f32) -> f32 {
+  switch OP {
+    case NEG: { return -x; }
+    case EXP: { return exp(x); }
+    case LOG: { return log(x); }
+    case SQRT: { return sqrt(x); }
+    case ABS: { return abs(x); }
+    case RELU: { return max(x, 0.0); }
+    case LEAKY_RELU: { return select(alpha * x, x, x > 0.0); }
+    case SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
+    case TANH: { // tanh from exp of a non-positive number: no overflow
+      let e = exp(-2.0 * abs(x));
+      return sign(x) * (1.0 - e) / (1.0 + e);
+    }
+    case CLAMP: { return clamp(x, alpha, beta); }
+    case ADD_S: { return x + alpha; }
+    case MUL_S: { return x * alpha; }
+    case POW_S: { return power(x, alpha); }
+    case RSUB_S: { return alpha - x; }
+    case RDIV_S: { return alpha / x; }
+    case SQUARE: { return x * x; }
+    case SIGN: { return sign(x); }
+    default: { return 0.0; }
+  }
+}
+
+fn binary_op(a: f32, b: f32, alpha: f32, beta: f32) -> f32 {
+  switch OP {
+    case ADD: { return a + b; }
+    case SUB: { return a - b; }
+    case MUL: { return a * b; }
+    case DIV: { return a / b; }
+    case POW: { return power(a, b); }
+    case RELU_BWD: { return select(0.0, b, a > 0.0); }
+    case LEAKY_RELU_BWD: { return select(alpha * b, b, a > 0.0); }
+    case CLAMP_BWD: { return select(0.0, b, a >= alpha && a <= beta); }
+    case SIGMOID_BWD: { return b * a * (1.0 - a); }
+    case TANH_BWD: { return b * (1.0 - a * a); }
+    default: { return 0.0; }
+  }
+}
+
+fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
+
+struct Unary {
+  n: u32,
+  alpha: f32,
+  beta: f32,
+}
+
+@group(0) @binding(0) var<uniform> up: Unary;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn unary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i < up.n) { out[i] = unary_op(x[i], up.alpha, up.beta); }
+}
+
+struct Binary {
+  n: u32,
+  rank: u32,
+  alpha: f32,
+  beta: f32,
+  shape: array<vec4u, 2>, // output shape, up to 8 dims (innermost last)
+  sa: array<vec4u, 2>,    // strides of a in elements, 0 where a is broadcast
+  sb: array<vec4u, 2>,
+}
+
+@group(0) @binding(3) var<uniform> bp: Binary;
+@group(0) @binding(4) var<storage, read> a: array<f32>;
+@group(0) @binding(5) var<storage, read> b: array<f32>;
+
+@compute @workgroup_size(64)
+fn binary_flat(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i < bp.n) { out[i] = binary_op(a[i], b[i], bp.alpha, bp.beta); }
+}
+
+@compute @workgroup_size(64)
+fn binary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i >= bp.n) { return; }
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(bp.rank) - 1; d >= 0; d--) {
+    let size = bp.shape[d / 4][d % 4];
+    let k = rest % size;
+    rest = rest / size;
+    ia += k * bp.sa[d / 4][d % 4];
+    ib += k * bp.sb[d / 4][d % 4];
+  }
+  out[i] = binary_op(a[ia], b[ib], bp.alpha, bp.beta);
+}

@@ -1,0 +1,271 @@
+// Elementwise ops with NumPy broadcasting (shaders/elementwise.wgsl): forward dispatch, backward rule and
+// float64 CPU reference for each. Scalar forms (`add(x, 2)`) run as unary ops with the scalar in the
+// uniform. Not here: anything that reduces (reduce.ts) or mixes positions (matmul.ts, softmax.ts).
+
+import { gpu } from '../gpu/index.js';
+import { fmtShape, groups1d, record, sameShape, type Shape, Tensor } from '../tensor/index.js';
+import { sumToShape } from './reduce.js';
+
+// Must match the constants in shaders/elementwise.wgsl.
+const UNARY = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, leaky_relu: 6, sigmoid: 7, tanh: 8, clamp: 9,
+  add_s: 10, mul_s: 11, pow_s: 12, rsub_s: 13, rdiv_s: 14, square: 15, sign: 16,
+} as const;
+const BINARY = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, relu_bwd: 5, leaky_relu_bwd: 6, clamp_bwd: 7, sigmoid_bwd: 8,
+  tanh_bwd: 9,
+} as const;
+type UnaryOp = keyof typeof UNARY;
+type BinaryOp = keyof typeof BINARY;
+
+const MAX_RANK = 8;
+
+function f32Only(x: Tensor, op: string): void {
+  if (x.dtype !== 'f32') throw new Error(`${op}: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
+}
+
+function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
+  f32Only(x, op);
+  const out = Tensor.empty(x.shape);
+  const n = x.size;
+  gpu().dispatch(
+    { shader: 'elementwise', entry: 'unary', constants: { OP: UNARY[op] } },
+    { x: x.ref, out: out.ref },
+    { n, alpha, beta },
+    groups1d(n),
+    op,
+  );
+  return out;
+}
+
+/** The broadcast shape of a and b (NumPy rules), or an error naming both shapes. */
+export function broadcastShapes(a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`shapes ${fmtShape(a)} and ${fmtShape(b)} do not broadcast (dim ${i}: ${da} vs ${db})`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` read as `out` (aligned at the right), with 0 on broadcast dims. */
+function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const s = new Array<number>(out.length).fill(0);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = out.length - shape.length + i;
+    s[j] = shape[i] === 1 ? 0 : acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): Tensor {
+  f32Only(a, op);
+  f32Only(b, op);
+  const shape = broadcastShapes(a.shape, b.shape);
+  if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} is above the maximum of ${MAX_RANK}`);
+  const out = Tensor.empty(shape);
+  const n = out.size;
+  const spec = { shader: 'elementwise' as const, constants: { OP: BINARY[op] } };
+  const buffers = { a: a.ref, b: b.ref, out: out.ref };
+  const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
+  if (sameShape(a.shape, b.shape)) {
+    const u = { n, rank: 0, alpha, beta, shape: pad([]), sa: pad([]), sb: pad([]) };
+    gpu().dispatch({ ...spec, entry: 'binary_flat' }, buffers, u, groups1d(n), op);
+  } else {
+    const u = {
+      n,
+      rank: shape.length,
+      alpha,
+      beta,
+      shape: pad(shape),
+      sa: pad(broadcastStrides(a.shape, shape)),
+      sb: pad(broadcastStrides(b.shape, shape)),
+    };
+    gpu().dispatch({ ...spec, entry: 'binary' }, buffers, u, groups1d(n), op);
+  }
+  return out;
+}
+
+// ---- unary ops --------------------------------------------------------------------------------------
+
+export function neg(x: Tensor): Tensor {
+  // d(-x) = -dy
+  return record(unaryKernel('neg', x), 'neg', [x], (dy) => [neg(dy)]);
+}
+
+export function exp(x: Tensor): Tensor {
+  const y = unaryKernel('exp', x);
+  // d(exp x) = exp x * dy
+  return record(y, 'exp', [x], (dy) => [mul(dy, y)]);
+}
+
+export function log(x: Tensor): Tensor {
+  // d(log x) = dy / x
+  return record(unaryKernel('log', x), 'log', [x], (dy) => [div(dy, x)]);
+}
+
+export function sqrt(x: Tensor): Tensor {
+  const y = unaryKernel('sqrt', x);
+  // d(sqrt x) = dy / (2 sqrt x)
+  return record(y, 'sqrt', [x], (dy) => [div(dy, mul(y, 2))]);
+}
+
+export function abs(x: Tensor): Tensor {
+  // d|x| = sign(x) dy
+  return record(unaryKernel('abs', x), 'abs', [x], (dy) => [mul(dy, unaryKernel('sign', x))]);
+}
+
+export function square(x: Tensor): Tensor {
+  // d(x^2) = 2 x dy
+  return record(unaryKernel('square', x), 'square', [x], (dy) => [mul(dy, mul(x, 2))]);
+}
+
+export function relu(x: Tensor): Tensor {
+  // d relu(x) = dy where x > 0
+  return record(unaryKernel('relu', x), 'relu', [x], (dy) => [binaryKernel('relu_bwd', x, dy)]);
+}
+
+export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+  // d leaky_relu(x) = dy where x > 0, alpha dy elsewhere
+  const y = unaryKernel('leaky_relu', x, alpha);
+  return record(y, 'leaky_relu', [x], (dy) => [binaryKernel('leaky_relu_bwd', x, dy, alpha)]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const y = unaryKernel('sigmoid', x);
+  // d sigmoid(x) = y (1 - y) dy
+  return record(y, 'sigmoid', [x], (dy) => [binaryKernel('sigmoid_bwd', y, dy)]);
+}
+
+export function tanh(x: Tensor): Tensor {
+  const y = unaryKernel('tanh', x);
+  // d tanh(x) = (1 - y^2) dy
+  return record(y, 'tanh', [x], (dy) => [binaryKernel('tanh_bwd', y, dy)]);
+}
+
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  if (!(lo <= hi)) throw new Error(`clamp: lo (${lo}) must be <= hi (${hi})`);
+  // d clamp(x) = dy where lo <= x <= hi (PyTorch's convention at the edges)
+  return record(unaryKernel('clamp', x, lo, hi), 'clamp', [x], (dy) => [binaryKernel('clamp_bwd', x, dy, lo, hi)]);
+}
+
+// ---- binary ops (a tensor or a number on the right) ------------------------------------------------
+
+export function add(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return record(unaryKernel('add_s', a, b), 'add', [a], (dy) => [dy]);
+  // d(a + b) = dy, dy (summed over broadcast dims)
+  return record(binaryKernel('add', a, b), 'add', [a, b], (dy) => [sumToShape(dy, a.shape), sumToShape(dy, b.shape)]);
+}
+
+export function sub(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return record(unaryKernel('add_s', a, -b), 'sub', [a], (dy) => [dy]);
+  // d(a - b) = dy, -dy
+  return record(binaryKernel('sub', a, b), 'sub', [a, b], (dy) => [
+    sumToShape(dy, a.shape),
+    b.requiresGrad ? sumToShape(neg(dy), b.shape) : null,
+  ]);
+}
+
+/** b - a for a number b. */
+export function rsub(b: number, a: Tensor): Tensor {
+  return record(unaryKernel('rsub_s', a, b), 'rsub', [a], (dy) => [neg(dy)]);
+}
+
+export function mul(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return record(unaryKernel('mul_s', a, b), 'mul', [a], (dy) => [mul(dy, b)]);
+  // d(a b) = b dy, a dy
+  return record(binaryKernel('mul', a, b), 'mul', [a, b], (dy) => [
+    a.requiresGrad ? sumToShape(mul(dy, b), a.shape) : null,
+    b.requiresGrad ? sumToShape(mul(dy, a), b.shape) : null,
+  ]);
+}
+
+export function div(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return mul(a, 1 / b);
+  // d(a / b) = dy / b, -a dy / b^2
+  return record(binaryKernel('div', a, b), 'div', [a, b], (dy) => [
+    a.requiresGrad ? sumToShape(div(dy, b), a.shape) : null,
+    b.requiresGrad ? sumToShape(neg(div(mul(dy, a), square(b))), b.shape) : null,
+  ]);
+}
+
+/** b / a for a number b. */
+export function rdiv(b: number, a: Tensor): Tensor {
+  // d(b / a) = -b dy / a^2
+  return record(unaryKernel('rdiv_s', a, b), 'rdiv', [a], (dy) => [mul(div(dy, square(a)), -b)]);
+}
+
+export function pow(a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') {
+    // d(a^b) = b a^(b-1) dy
+    return record(unaryKernel('pow_s', a, b), 'pow', [a], (dy) => [mul(dy, mul(unaryKernel('pow_s', a, b - 1), b))]);
+  }
+  const y = binaryKernel('pow', a, b);
+  // d(a^b) = b a^(b-1) dy, a^b log(a) dy
+  return record(y, 'pow', [a, b], (dy) => [
+    a.requiresGrad ? sumToShape(mul(dy, mul(pow(a, sub(b, 1)), b)), a.shape) : null,
+    b.requiresGrad ? sumToShape(mul(dy, mul(y, log(a))), b.shape) : null,
+  ]);
+}
+
+// ---- float64 CPU references -------------------------------------------------------------------------
+
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+export const cpuUnary: Record<Exclude<UnaryOp, 'add_s' | 'mul_s' | 'pow_s' | 'rsub_s' | 'rdiv_s'>, (x: number, alpha: number, beta: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  relu: (x) => Math.max(x, 0),
+  leaky_relu: (x, alpha) => (x > 0 ? x : alpha * x),
+  sigmoid: sig,
+  tanh: Math.tanh,
+  clamp: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
+  square: (x) => x * x,
+  sign: Math.sign,
+};
+
+export const cpuBinary: Record<'add' | 'sub' | 'mul' | 'div' | 'pow', (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: (a, b) => a ** b,
+};
+
+/** Broadcasting a binary function over flat row-major arrays, in float64. */
+export function cpuBroadcast(
+  f: (a: number, b: number) => number,
+  a: ArrayLike<number>,
+  aShape: Shape,
+  b: ArrayLike<number>,
+  bShape: Shape,
+): { data: Float64Array; shape: number[] } {
+  const shape = broadcastShapes(aShape, bShape);
+  const sa = broadcastStrides(aShape, shape);
+  const sb = broadcastStrides(bShape, shape);
+  const n = shape.reduce((p, d) => p * d, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let rest = i;
+    let ia = 0;
+    let ib = 0;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      const k = rest % shape[d]!;
+      rest = Math.floor(rest / shape[d]!);
+      ia += k * sa[d]!;
+      ib += k * sb[d]!;
+    }
+    data[i] = f(a[ia]!, b[ib]!);
+  }
+  return { data, shape };
+}
