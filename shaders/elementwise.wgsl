@@ -6,7 +6,8 @@
 //   binary       out[i] = g(a[ia], b[ib])                 (broadcasting: strides of 0 repeat a value)
 //
 // The *_BWD ops are the backward rules that need the forward input or output (src/ops/elementwise.ts).
-// The numbering must match UNARY and BINARY there.
+// The numbering must match UNARY and BINARY there. (Helper functions name their parameters u, v: a
+// parameter named like a global binding would be taken by wgsl_reflect for a use of that binding.)
 
 override OP: u32 = 0u;
 
@@ -43,55 +44,55 @@ const TANH_BWD = 9u;       // (y, dy) -> dy * (1 - y^2)
 
 // x^y with the real-valued answers WGSL's pow leaves undefined: a negative base with an integer power,
 // and a zero base.
-fn power(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
-  if (x == 0.0) { return select(0.0, 1.0 / 0.0, y < 0.0); }
-  if (x < 0.0) {
-    if (y != round(y)) { return bitcast<f32>(0x7fc00000u); } // NaN, as in PyTorch
-    let r = pow(-x, y);
-    return select(r, -r, (i32(y) & 1) == 1);
+fn power(u: f32, v: f32) -> f32 {
+  if (v == 0.0) { return 1.0; }
+  if (u == 0.0) { return select(0.0, 1.0 / u, v < 0.0); } // 0, or inf (computed at run time: WGSL constants cannot be inf)
+  if (u < 0.0) {
+    if (v != round(v)) { return sqrt(u); } // NaN (u < 0), as in PyTorch
+    let r = pow(-u, v);
+    return select(r, -r, (i32(v) & 1) == 1);
   }
-  return pow(x, y);
+  return pow(u, v);
 }
 
-fn unary_op(x: f32, alpha: f32, beta: f32) -> f32 {
+fn unary_op(v: f32, alpha: f32, beta: f32) -> f32 {
   switch OP {
-    case NEG: { return -x; }
-    case EXP: { return exp(x); }
-    case LOG: { return log(x); }
-    case SQRT: { return sqrt(x); }
-    case ABS: { return abs(x); }
-    case RELU: { return max(x, 0.0); }
-    case LEAKY_RELU: { return select(alpha * x, x, x > 0.0); }
-    case SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
+    case NEG: { return -v; }
+    case EXP: { return exp(v); }
+    case LOG: { return log(v); }
+    case SQRT: { return sqrt(v); }
+    case ABS: { return abs(v); }
+    case RELU: { return max(v, 0.0); }
+    case LEAKY_RELU: { return select(alpha * v, v, v > 0.0); }
+    case SIGMOID: { return 1.0 / (1.0 + exp(-v)); }
     case TANH: { // tanh from exp of a non-positive number: no overflow
-      let e = exp(-2.0 * abs(x));
-      return sign(x) * (1.0 - e) / (1.0 + e);
+      let e = exp(-2.0 * abs(v));
+      return sign(v) * (1.0 - e) / (1.0 + e);
     }
-    case CLAMP: { return clamp(x, alpha, beta); }
-    case ADD_S: { return x + alpha; }
-    case MUL_S: { return x * alpha; }
-    case POW_S: { return power(x, alpha); }
-    case RSUB_S: { return alpha - x; }
-    case RDIV_S: { return alpha / x; }
-    case SQUARE: { return x * x; }
-    case SIGN: { return sign(x); }
+    case CLAMP: { return clamp(v, alpha, beta); }
+    case ADD_S: { return v + alpha; }
+    case MUL_S: { return v * alpha; }
+    case POW_S: { return power(v, alpha); }
+    case RSUB_S: { return alpha - v; }
+    case RDIV_S: { return alpha / v; }
+    case SQUARE: { return v * v; }
+    case SIGN: { return sign(v); }
     default: { return 0.0; }
   }
 }
 
-fn binary_op(a: f32, b: f32, alpha: f32, beta: f32) -> f32 {
+fn binary_op(u: f32, v: f32, alpha: f32, beta: f32) -> f32 {
   switch OP {
-    case ADD: { return a + b; }
-    case SUB: { return a - b; }
-    case MUL: { return a * b; }
-    case DIV: { return a / b; }
-    case POW: { return power(a, b); }
-    case RELU_BWD: { return select(0.0, b, a > 0.0); }
-    case LEAKY_RELU_BWD: { return select(alpha * b, b, a > 0.0); }
-    case CLAMP_BWD: { return select(0.0, b, a >= alpha && a <= beta); }
-    case SIGMOID_BWD: { return b * a * (1.0 - a); }
-    case TANH_BWD: { return b * (1.0 - a * a); }
+    case ADD: { return u + v; }
+    case SUB: { return u - v; }
+    case MUL: { return u * v; }
+    case DIV: { return u / v; }
+    case POW: { return power(u, v); }
+    case RELU_BWD: { return select(0.0, v, u > 0.0); }
+    case LEAKY_RELU_BWD: { return select(alpha * v, v, u > 0.0); }
+    case CLAMP_BWD: { return select(0.0, v, u >= alpha && u <= beta); }
+    case SIGMOID_BWD: { return v * u * (1.0 - u); }
+    case TANH_BWD: { return v * (1.0 - u * u); }
     default: { return 0.0; }
   }
 }

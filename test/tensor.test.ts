@@ -78,7 +78,7 @@ describe('Philox RNG', () => {
   it('has the right moments', async () => {
     const rng = new Rng(7);
     const t = rng.normal([20000], 1, 2);
-    const v = await t.data();
+    const v = Array.from(await t.data());
     const mean = v.reduce((s, x) => s + x, 0) / v.length;
     const sd = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
     expect(Math.abs(mean - 1)).toBeLessThan(0.05);

@@ -10,7 +10,7 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { SHADERS, type ShaderName } from './shaders.gen.js';
 
 export interface KernelSpec {
-  shader: ShaderName;
+  shader: ShaderName | (string & {}); // a file of shaders/, or a name given to register()
   entry: string;
   constants?: Record<string, number>; // WGSL `override` values (e.g. which elementwise op)
 }
@@ -43,6 +43,14 @@ function kernelLabel(spec: KernelSpec): string {
   return `${spec.shader}:${spec.entry}${args}`;
 }
 
+/** The scalar type and width of a WGSL vector or scalar type: vec4u, vec4<f32>, vec2i, u32, ... */
+function scalarOf(t: any): { scalar: string; width: number } {
+  const m = /^vec([234])([uif]?)$/.exec(t.name);
+  if (!m) return { scalar: t.name, width: 1 };
+  const suffix = { u: 'u32', i: 'i32', f: 'f32' }[m[2] as 'u' | 'i' | 'f'];
+  return { scalar: suffix ?? t.format?.name, width: Number(m[1]) };
+}
+
 function uniformFields(type: any): Map<string, UniformField> {
   const fields = new Map<string, UniformField>();
   for (const m of type.members ?? []) {
@@ -51,15 +59,14 @@ function uniformFields(type: any): Map<string, UniformField> {
     let count: number;
     if (t.isArray) {
       // Uniform arrays need a 16-byte stride: only array<vec4<T>, N> is used for shapes and strides.
-      scalar = t.format?.format?.name ?? t.format?.name;
-      if (!/^vec4/.test(t.format?.name ?? '')) throw new Error(`uniform array '${m.name}' must hold vec4s`);
+      const el = scalarOf(t.format);
+      if (el.width !== 4) throw new Error(`uniform array '${m.name}' must hold vec4s (a 16-byte stride)`);
+      scalar = el.scalar;
       count = t.count * 4;
-    } else if (/^vec[234]/.test(t.name)) {
-      scalar = t.format?.name ?? (t.name.endsWith('u') ? 'u32' : t.name.endsWith('i') ? 'i32' : 'f32');
-      count = Number(t.name[3]);
     } else {
-      scalar = t.name;
-      count = 1;
+      const el = scalarOf(t);
+      scalar = el.scalar;
+      count = el.width;
     }
     if (scalar !== 'u32' && scalar !== 'i32' && scalar !== 'f32') {
       throw new Error(`uniform field '${m.name}' has type ${t.name}: only u32, i32, f32 and their vectors`);
@@ -71,10 +78,27 @@ function uniformFields(type: any): Map<string, UniformField> {
 
 export class KernelCache {
   private shaders = new Map<string, ParsedShader>();
+  private extra = new Map<string, string>();
   private ready = new Map<string, Kernel>();
   private compiling = new Map<string, Promise<Kernel>>();
 
   constructor(private device: GPUDevice) {}
+
+  /** Adds a shader that is not in shaders/ (kernel variants in bench/, tests). */
+  register(name: string, code: string): void {
+    if (name in SHADERS) throw new Error(`shader '${name}' exists in shaders/; pick another name`);
+    if (this.extra.get(name) !== code) {
+      this.extra.set(name, code);
+      this.shaders.delete(name);
+      for (const key of [...this.ready.keys()]) if (key.startsWith(`${name}:`)) this.ready.delete(key);
+    }
+  }
+
+  private source(name: string): { code: string; file: string } {
+    const code = (SHADERS as Record<string, string>)[name] ?? this.extra.get(name);
+    if (code === undefined) throw new Error(`no shader '${name}': expected shaders/${name}.wgsl`);
+    return { code, file: name in SHADERS ? `shaders/${name}.wgsl` : name };
+  }
 
   /** The kernel if it is compiled already, else undefined (use `get`). */
   peek(spec: KernelSpec): Kernel | undefined {
@@ -105,17 +129,16 @@ export class KernelCache {
   }
 
   /** Parses and reflects a shader's WGSL (cached). */
-  parse(name: ShaderName): ParsedShader {
+  parse(name: string): ParsedShader {
     let s = this.shaders.get(name);
     if (!s) {
-      const code = SHADERS[name];
-      if (code === undefined) throw new Error(`no shader '${name}': expected shaders/${name}.wgsl`);
-      const module = this.device.createShaderModule({ code, label: `shaders/${name}.wgsl` });
+      const { code, file } = this.source(name);
+      const module = this.device.createShaderModule({ code, label: file });
       let reflect: WgslReflect;
       try {
         reflect = new WgslReflect(code);
       } catch (e) {
-        throw new Error(`shaders/${name}.wgsl could not be parsed: ${(e as Error).message}`);
+        throw new Error(`${file} could not be parsed: ${(e as Error).message}`);
       }
       s = { module, reflect };
       this.shaders.set(name, s);
@@ -128,7 +151,7 @@ export class KernelCache {
     const entry = reflect.entry.compute.find((e) => e.name === spec.entry);
     if (!entry) {
       const names = reflect.entry.compute.map((e) => e.name).join(', ');
-      throw new Error(`shaders/${spec.shader}.wgsl has no compute entry point '${spec.entry}' (it has: ${names})`);
+      throw new Error(`${this.source(spec.shader).file} has no compute entry point '${spec.entry}' (it has: ${names})`);
     }
     const bindings: Kernel['bindings'] = [];
     let uniform: Kernel['uniform'] = null;
@@ -150,9 +173,11 @@ export class KernelCache {
       entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
     }
     const layout = this.device.createBindGroupLayout({ entries, label });
-    this.device.pushErrorScope('validation');
-    let pipeline: GPUComputePipeline | null = null;
-    let failure = '';
+    // Shader errors first, with their line and column. (No error scopes here: compiles run concurrently
+    // and error scopes are one stack per device.)
+    const info = await module.getCompilationInfo();
+    if (info.messages.some((m) => m.type === 'error')) throw new Error(this.describeFailure(spec, info));
+    let pipeline: GPUComputePipeline;
     try {
       pipeline = await this.device.createComputePipelineAsync({
         label,
@@ -160,11 +185,8 @@ export class KernelCache {
         compute: { module, entryPoint: spec.entry, constants: spec.constants },
       });
     } catch (e) {
-      failure = (e as Error).message;
+      throw new Error(`kernel ${label} failed to build: ${(e as Error).message}`);
     }
-    const scoped = await this.device.popErrorScope();
-    if (scoped) failure ||= scoped.message;
-    if (!pipeline || failure) throw new Error(await this.describeFailure(spec, module, failure));
     const ws = entry.workgroupSize as unknown as number[] | undefined;
     return {
       label,
@@ -176,16 +198,12 @@ export class KernelCache {
     };
   }
 
-  private async describeFailure(spec: KernelSpec, module: GPUShaderModule, failure: string): Promise<string> {
-    const lines = SHADERS[spec.shader].split('\n');
-    const info = await module.getCompilationInfo();
+  private describeFailure(spec: KernelSpec, info: GPUCompilationInfo): string {
+    const { code, file } = this.source(spec.shader);
+    const lines = code.split('\n');
     const msgs = info.messages
       .filter((m) => m.type === 'error')
-      .map((m) => {
-        const src = lines[m.lineNum - 1] ?? '';
-        return `shaders/${spec.shader}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}\n    ${src.trim()}`;
-      });
-    const head = `kernel ${kernelLabel(spec)} failed to build`;
-    return msgs.length ? `${head}:\n${msgs.join('\n')}` : `${head}: ${failure}`;
+      .map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}\n    ${(lines[m.lineNum - 1] ?? '').trim()}`);
+    return `kernel ${kernelLabel(spec)} failed to build:\n${msgs.join('\n')}`;
   }
 }

@@ -282,7 +282,10 @@ export class Gpu {
       const ref = cmd.buffers[b.name];
       if (!ref) {
         const given = Object.keys(cmd.buffers).join(', ');
-        throw new Error(`${k.label}: no buffer given for binding '${b.name}' (given: ${given})`);
+        throw new Error(
+          `${k.label}: no buffer given for binding '${b.name}' (given: ${given}). If the entry point does not ` +
+            `use '${b.name}', a function parameter of that name is making wgsl_reflect think it does: rename it.`,
+        );
       }
       entries.push({ binding: b.binding, resource: { buffer: ref.buffer, offset: ref.offset, size: ref.size } });
     }

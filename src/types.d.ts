@@ -1,0 +1,5 @@
+// The wgsl_reflect package's "main" is CommonJS under "type": "module"; we import its ES module build,
+// whose types are the package's own.
+declare module 'wgsl_reflect/wgsl_reflect.module.js' {
+  export * from 'wgsl_reflect';
+}
