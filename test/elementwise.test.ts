@@ -37,7 +37,9 @@ describe('unary ops', () => {
       for (const [k, shape] of shapes.entries()) {
         const x = randomData(10 + k, shape, lo, hi);
         // keep finite differences away from kinks (relu, abs, clamp at their corners)
-        x.data = Float64Array.from(x.data, (v) => (Math.abs(v) < 1e-2 || Math.abs(v + 0.5) < 1e-2 || Math.abs(v - 0.7) < 1e-2 ? v + 0.05 : v));
+        x.data = Float64Array.from(x.data, (v) =>
+          Math.abs(v) < 1e-2 || Math.abs(v + 0.5) < 1e-2 || Math.abs(v - 0.7) < 1e-2 ? v + 0.05 : v,
+        );
         await checkOp({ name, inputs: [x], gpu: g, cpu: (a) => a.map(c), rtol: 2e-5, atol: 1e-5 });
       }
     });
@@ -47,12 +49,24 @@ describe('unary ops', () => {
 describe('binary ops with broadcasting', () => {
   const pairs = [
     [[5], [5]],
-    [[3, 4], [3, 4]],
+    [
+      [3, 4],
+      [3, 4],
+    ],
     [[3, 4], [4]],
-    [[3, 1], [1, 4]],
-    [[2, 3, 5], [3, 1]],
+    [
+      [3, 1],
+      [1, 4],
+    ],
+    [
+      [2, 3, 5],
+      [3, 1],
+    ],
     [[1], [2, 3]],
-    [[4, 1, 3], [2, 1]],
+    [
+      [4, 1, 3],
+      [2, 1],
+    ],
   ];
   for (const op of ['add', 'sub', 'mul', 'div', 'pow'] as const) {
     it(op, async () => {

@@ -25,7 +25,13 @@ export function cpuRng(seed: number) {
 }
 
 /** Asserts |a - b| <= atol + rtol * |b| elementwise, naming the worst index when it fails. */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-5, atol = 1e-6, what = '') {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol = 1e-5,
+  atol = 1e-6,
+  what = '',
+) {
   expect(actual.length, `${what} length`).toBe(expected.length);
   let worst = -1;
   let worstExcess = 0;

@@ -9,19 +9,43 @@ beforeAll(setupGpu);
 // Copies are exact: forward within 1e-6; backward against central differences (rtol 1e-3, atol 1e-4).
 describe('shape ops', () => {
   it('reshape', async () => {
-    await checkOp({ name: 'reshape', inputs: [randomData(1, [3, 4])], gpu: (x) => reshape(x, [2, -1, 3]), cpu: (d) => d });
+    await checkOp({
+      name: 'reshape',
+      inputs: [randomData(1, [3, 4])],
+      gpu: (x) => reshape(x, [2, -1, 3]),
+      cpu: (d) => d,
+    });
     expect(() => reshape(tensor([1, 2, 3]), [2, -1])).toThrow(/cannot be inferred/);
   });
 
   it('permute and transpose', async () => {
     for (const [shape, perm] of [
-      [[3, 5], [1, 0]],
-      [[2, 3, 4], [2, 0, 1]],
-      [[2, 1, 3, 5], [3, 1, 0, 2]],
+      [
+        [3, 5],
+        [1, 0],
+      ],
+      [
+        [2, 3, 4],
+        [2, 0, 1],
+      ],
+      [
+        [2, 1, 3, 5],
+        [3, 1, 0, 2],
+      ],
     ] as const) {
-      await checkOp({ name: `permute ${perm}`, inputs: [randomData(2, [...shape])], gpu: (x) => permute(x, perm), cpu: (d) => cpuPermute(d, shape, perm) });
+      await checkOp({
+        name: `permute ${perm}`,
+        inputs: [randomData(2, [...shape])],
+        gpu: (x) => permute(x, perm),
+        cpu: (d) => cpuPermute(d, shape, perm),
+      });
     }
-    await checkOp({ name: 'transpose', inputs: [randomData(3, [2, 3, 4])], gpu: (x) => transpose(x), cpu: (d) => cpuPermute(d, [2, 3, 4], [0, 2, 1]) });
+    await checkOp({
+      name: 'transpose',
+      inputs: [randomData(3, [2, 3, 4])],
+      gpu: (x) => transpose(x),
+      cpu: (d) => cpuPermute(d, [2, 3, 4], [0, 2, 1]),
+    });
     expect(() => permute(tensor([1, 2]), [1])).toThrow(/not a permutation/);
   });
 
@@ -36,7 +60,8 @@ describe('shape ops', () => {
       cpu: (d) => {
         const out: number[] = [];
         const st = stridesOf(shape);
-        for (let i = 1; i < 3; i++) for (let j = 2; j < 5; j++) for (let k = 0; k < 2; k++) out.push(d[i * st[0]! + j * st[1]! + k]!);
+        for (let i = 1; i < 3; i++)
+          for (let j = 2; j < 5; j++) for (let k = 0; k < 2; k++) out.push(d[i * st[0]! + j * st[1]! + k]!);
         return out;
       },
     });
@@ -48,7 +73,14 @@ describe('shape ops', () => {
       name: 'concat axis 1',
       inputs: [randomData(5, [2, 3]), randomData(6, [2, 1]), randomData(7, [2, 2])],
       gpu: (a, b, c) => concat([a!, b!, c!], 1),
-      cpu: (a, b, c) => [...a!.slice(0, 3), ...b!.slice(0, 1), ...c!.slice(0, 2), ...a!.slice(3), ...b!.slice(1), ...c!.slice(2)],
+      cpu: (a, b, c) => [
+        ...a!.slice(0, 3),
+        ...b!.slice(0, 1),
+        ...c!.slice(0, 2),
+        ...a!.slice(3),
+        ...b!.slice(1),
+        ...c!.slice(2),
+      ],
     });
     await checkOp({
       name: 'concat axis 0',

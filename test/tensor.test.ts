@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gpu } from '../src/gpu/index.js';
-import { fill, philox4x32, referenceValue, Rng, scope, tensor, Tensor, zeros } from '../src/tensor/index.js';
+import { fill, philox4x32, referenceValue, Rng, scope, tensor, type Tensor, zeros } from '../src/tensor/index.js';
 import { expectClose, setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
@@ -64,7 +64,12 @@ describe('Philox RNG', () => {
       ['truncated_normal', 0, 0.1],
     ] as const) {
       const stream = rng.next() + 1; // the call below takes the stream after this one
-      const t = kind === 'uniform' ? rng.uniform([n], a, b) : kind === 'normal' ? rng.normal([n], a, b) : rng.truncatedNormal([n], a, b);
+      const t =
+        kind === 'uniform'
+          ? rng.uniform([n], a, b)
+          : kind === 'normal'
+            ? rng.normal([n], a, b)
+            : rng.truncatedNormal([n], a, b);
       const got = await t.data();
       const want = Array.from({ length: n }, (_, i) => referenceValue(kind, seed, stream, i, a, b));
       // Uniform values agree to rounding; normals go through the GPU's f32 log and cos (a few ulp).

@@ -39,7 +39,12 @@ interface ParsedShader {
 
 function kernelLabel(spec: KernelSpec): string {
   const c = spec.constants;
-  const args = c && Object.keys(c).length ? `(${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(',')})` : '';
+  const args =
+    c && Object.keys(c).length
+      ? `(${Object.entries(c)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')})`
+      : '';
   return `${spec.shader}:${spec.entry}${args}`;
 }
 

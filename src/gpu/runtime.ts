@@ -175,7 +175,11 @@ export class Gpu {
           if (timing) {
             pass?.end();
             pass = enc.beginComputePass({
-              timestampWrites: { querySet: timing.set, beginningOfPassWriteIndex: 2 * d, endOfPassWriteIndex: 2 * d + 1 },
+              timestampWrites: {
+                querySet: timing.set,
+                beginningOfPassWriteIndex: 2 * d,
+                endOfPassWriteIndex: 2 * d + 1,
+              },
             });
           } else {
             pass ??= enc.beginComputePass();
@@ -335,7 +339,8 @@ function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformV
     const v = values[name];
     if (v === undefined) throw new Error(`${k.label}: uniform field '${name}' was not given a value`);
     const arr = typeof v === 'number' ? [v] : v;
-    if (arr.length > f.count) throw new Error(`${k.label}: uniform '${name}' holds ${f.count} values, got ${arr.length}`);
+    if (arr.length > f.count)
+      throw new Error(`${k.label}: uniform '${name}' holds ${f.count} values, got ${arr.length}`);
     for (let i = 0; i < arr.length; i++) {
       const at = base + f.offset + 4 * i;
       const x = arr[i]!;

@@ -8,11 +8,34 @@ import { sumToShape } from './reduce.js';
 
 // Must match the constants in shaders/elementwise.wgsl.
 const UNARY = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, abs: 4, relu: 5, leaky_relu: 6, sigmoid: 7, tanh: 8, clamp: 9,
-  add_s: 10, mul_s: 11, pow_s: 12, rsub_s: 13, rdiv_s: 14, square: 15, sign: 16,
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  abs: 4,
+  relu: 5,
+  leaky_relu: 6,
+  sigmoid: 7,
+  tanh: 8,
+  clamp: 9,
+  add_s: 10,
+  mul_s: 11,
+  pow_s: 12,
+  rsub_s: 13,
+  rdiv_s: 14,
+  square: 15,
+  sign: 16,
 } as const;
 const BINARY = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, relu_bwd: 5, leaky_relu_bwd: 6, clamp_bwd: 7, sigmoid_bwd: 8,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  relu_bwd: 5,
+  leaky_relu_bwd: 6,
+  clamp_bwd: 7,
+  sigmoid_bwd: 8,
   tanh_bwd: 9,
 } as const;
 type UnaryOp = keyof typeof UNARY;
@@ -219,7 +242,10 @@ export function pow(a: Tensor, b: Tensor | number): Tensor {
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
-export const cpuUnary: Record<Exclude<UnaryOp, 'add_s' | 'mul_s' | 'pow_s' | 'rsub_s' | 'rdiv_s'>, (x: number, alpha: number, beta: number) => number> = {
+export const cpuUnary: Record<
+  Exclude<UnaryOp, 'add_s' | 'mul_s' | 'pow_s' | 'rsub_s' | 'rdiv_s'>,
+  (x: number, alpha: number, beta: number) => number
+> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,

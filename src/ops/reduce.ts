@@ -55,7 +55,9 @@ function plan(shape: Shape, axes: number[]): Plan {
     last = kind;
   });
   if (kept.shape.length > 4 || red.shape.length > 4) {
-    throw new Error(`reduce over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`);
+    throw new Error(
+      `reduce over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`,
+    );
   }
   const prod = (v: number[]) => v.reduce((p, d) => p * d, 1);
   return { nOut: prod(kept.shape), nRed: prod(red.shape), kept, red };
@@ -86,7 +88,13 @@ function reduceKernel(kind: 'sum' | 'max', x: Tensor, axes: number[], outShape: 
   const entry = `${kind}_${wide ? 'wide' : 'rows'}`;
   const buffers: Record<string, BufferRef> = { x: x.ref, out: out.ref };
   if (arg) buffers.arg = arg.ref;
-  gpu().dispatch({ shader: 'reduce', entry }, buffers, uniforms(p, scale), wide ? groups1d(p.nOut, 1) : groups1d(p.nOut), kind);
+  gpu().dispatch(
+    { shader: 'reduce', entry },
+    buffers,
+    uniforms(p, scale),
+    wide ? groups1d(p.nOut, 1) : groups1d(p.nOut),
+    kind,
+  );
   return { out, arg, plan: p };
 }
 
@@ -110,7 +118,11 @@ export function mean(x: Tensor, axes?: number | readonly number[], keepDims = fa
 }
 
 /** Max over `axes` and the position of the maximum (first on ties) as j over the reduced dims. */
-export function maxWithIndex(x: Tensor, axes?: number | readonly number[], keepDims = false): { values: Tensor; indices: Tensor } {
+export function maxWithIndex(
+  x: Tensor,
+  axes?: number | readonly number[],
+  keepDims = false,
+): { values: Tensor; indices: Tensor } {
   const ax = normAxes(x.rank, axes);
   const { out, arg, plan: p } = reduceKernel('max', x, ax, reducedShape(x.shape, ax, keepDims), 1);
   // d max = dy at the argmax, 0 elsewhere
@@ -143,7 +155,11 @@ export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
 }
 
 /** Variance over `axes`; unbiased divides by n - 1 (torch.var's default). Composed, so its gradient follows. */
-export function variance(x: Tensor, axes?: number | readonly number[], opts: { unbiased?: boolean; keepDims?: boolean } = {}): Tensor {
+export function variance(
+  x: Tensor,
+  axes?: number | readonly number[],
+  opts: { unbiased?: boolean; keepDims?: boolean } = {},
+): Tensor {
   const ax = normAxes(x.rank, axes);
   const n = ax.reduce((p, a) => p * x.shape[a]!, 1);
   const unbiased = opts.unbiased ?? true;

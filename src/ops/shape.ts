@@ -47,7 +47,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const free = s.indexOf(-1);
   if (free >= 0) {
     const rest = s.reduce((p, d, i) => (i === free ? p : p * d), 1);
-    if (rest === 0 || x.size % rest) throw new Error(`reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}: -1 cannot be inferred`);
+    if (rest === 0 || x.size % rest)
+      throw new Error(`reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}: -1 cannot be inferred`);
     s[free] = x.size / rest;
   }
   // d reshape = dy reshaped back
@@ -62,7 +63,14 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const xs = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]!);
   const out = Tensor.empty(shape, x.dtype);
-  copyStrided(x, out, shape, { offset: 0, stride: perm.map((p) => xs[p]!) }, { offset: 0, stride: stridesOf(shape) }, 'permute');
+  copyStrided(
+    x,
+    out,
+    shape,
+    { offset: 0, stride: perm.map((p) => xs[p]!) },
+    { offset: 0, stride: stridesOf(shape) },
+    'permute',
+  );
   const inverse = perm.map((_, i) => perm.indexOf(i));
   // d permute = dy permuted back
   return record(out, 'permute', [x], (dy) => [permute(dy, inverse)]);
@@ -73,7 +81,8 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const perm = [...Array(x.rank).keys()];
   const i = a < 0 ? a + x.rank : a;
   const j = b < 0 ? b + x.rank : b;
-  if (perm[i] === undefined || perm[j] === undefined) throw new Error(`transpose: dims ${a}, ${b} out of range for ${fmtShape(x.shape)}`);
+  if (perm[i] === undefined || perm[j] === undefined)
+    throw new Error(`transpose: dims ${a}, ${b} out of range for ${fmtShape(x.shape)}`);
   [perm[i], perm[j]] = [j, i];
   return permute(x, perm);
 }
@@ -108,7 +117,9 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const ax = axis < 0 ? axis + first.rank : axis;
   for (const t of xs) {
     if (t.rank !== first.rank || t.dtype !== first.dtype || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
-      throw new Error(`concat on axis ${axis}: ${xs.map((v) => `${fmtShape(v.shape)} ${v.dtype}`).join(', ')} do not fit`);
+      throw new Error(
+        `concat on axis ${axis}: ${xs.map((v) => `${fmtShape(v.shape)} ${v.dtype}`).join(', ')} do not fit`,
+      );
     }
   }
   const shape = [...first.shape];
@@ -119,7 +130,14 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   let at = 0;
   for (const t of xs) {
     starts.push(at);
-    copyStrided(t, out, t.shape, { offset: 0, stride: stridesOf(t.shape) }, { offset: at * os[ax]!, stride: os }, 'concat');
+    copyStrided(
+      t,
+      out,
+      t.shape,
+      { offset: 0, stride: stridesOf(t.shape) },
+      { offset: at * os[ax]!, stride: os },
+      'concat',
+    );
     at += t.shape[ax]!;
   }
   // d concat = the matching slice of dy for each input
@@ -153,12 +171,24 @@ export function gatherRows(x: Tensor, idx: Tensor): Tensor {
   const shape = [idx.size, ...x.shape.slice(1)];
   const out = Tensor.empty(shape, x.dtype);
   const u = { n: out.size, row, n_rows: x.shape[0]!, n_idx: idx.size };
-  gpu().dispatch({ shader: 'shape', entry: 'gather_rows' }, { idx: idx.ref, src: x.ref, dst: out.ref }, u, groups1d(out.size), 'gather_rows');
+  gpu().dispatch(
+    { shader: 'shape', entry: 'gather_rows' },
+    { idx: idx.ref, src: x.ref, dst: out.ref },
+    u,
+    groups1d(out.size),
+    'gather_rows',
+  );
   // d gather = dy rows added into the rows they came from
   return record(out, 'gather_rows', [x], (dy) => {
     const dx = Tensor.empty(x.shape);
     const v = { ...u, n: x.size };
-    gpu().dispatch({ shader: 'shape', entry: 'scatter_add_rows' }, { idx: idx.ref, dy: dy.ref, dx: dx.ref }, v, groups1d(x.size), 'scatter_add_rows');
+    gpu().dispatch(
+      { shader: 'shape', entry: 'scatter_add_rows' },
+      { idx: idx.ref, dy: dy.ref, dx: dx.ref },
+      v,
+      groups1d(x.size),
+      'scatter_add_rows',
+    );
     return [dx];
   });
 }

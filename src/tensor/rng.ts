@@ -49,7 +49,14 @@ function gauss(r: readonly number[]): number {
 export type Distribution = 'uniform' | 'normal' | 'truncated_normal';
 
 /** CPU reference of value i of a call: what the shader computes, in float64. */
-export function referenceValue(kind: Distribution, seed: number, stream: number, i: number, a: number, b: number): number {
+export function referenceValue(
+  kind: Distribution,
+  seed: number,
+  stream: number,
+  i: number,
+  a: number,
+  b: number,
+): number {
   const key = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
   if (kind === 'uniform') return a + (b - a) * unit(philox4x32([i, stream, 0, 0], key)[0]);
   if (kind === 'normal') return a + b * gauss(philox4x32([i, stream, 0, 0], key));
@@ -80,7 +87,13 @@ export class Rng {
     const stream = this.next();
     const seed_lo = this.seed >>> 0;
     const seed_hi = Math.floor(this.seed / 2 ** 32) >>> 0;
-    gpu().dispatch({ shader: 'rng', entry: `rand_${kind}` }, { out: t.ref }, { n, seed_lo, seed_hi, stream, a, b }, groups1d(n), kind);
+    gpu().dispatch(
+      { shader: 'rng', entry: `rand_${kind}` },
+      { out: t.ref },
+      { n, seed_lo, seed_hi, stream, a, b },
+      groups1d(n),
+      kind,
+    );
     return t;
   }
 
@@ -123,4 +136,17 @@ export class Rng {
   intCpu(low: number, high: number): number {
     return low + Math.floor(this.uniformCpu(1)[0]! * (high - low));
   }
+}
+
+let global: Rng | null = null;
+
+/** Re-seeds the default generator (used where no Rng is given, like torch.manual_seed). */
+export function manualSeed(seed: number): Rng {
+  global = new Rng(seed);
+  return global;
+}
+
+export function defaultRng(): Rng {
+  global ??= new Rng(0);
+  return global;
 }

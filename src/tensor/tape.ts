@@ -134,7 +134,13 @@ function addInto(prev: Tensor, g: Tensor): Tensor {
 export function accumulate(acc: Tensor, g: Tensor): void {
   if (acc.size !== g.size) throw new Error(`accumulate: ${fmtShape(acc.shape)} += ${fmtShape(g.shape)}`);
   const n = acc.size;
-  gpu().dispatch({ shader: 'tensor', entry: 'accumulate' }, { acc: acc.ref, g: g.ref }, { n }, groups1d(n), 'accumulate');
+  gpu().dispatch(
+    { shader: 'tensor', entry: 'accumulate' },
+    { acc: acc.ref, g: g.ref },
+    { n },
+    groups1d(n),
+    'accumulate',
+  );
 }
 
 /** A tensor of `shape` filled with `value`. */
@@ -149,7 +155,13 @@ export function fillInPlace(t: Tensor, value: number): void {
   if (t.dtype === 'f32') bits.setFloat32(0, value, true);
   else bits.setInt32(0, value, true);
   const n = t.size;
-  gpu().dispatch({ shader: 'tensor', entry: 'fill' }, { out: t.ref }, { n, bits: bits.getUint32(0, true) }, groups1d(n), 'fill');
+  gpu().dispatch(
+    { shader: 'tensor', entry: 'fill' },
+    { out: t.ref },
+    { n, bits: bits.getUint32(0, true) },
+    groups1d(n),
+    'fill',
+  );
 }
 
 /** A copy with its own memory. */

@@ -11,19 +11,29 @@ import { type BufferRef, gpu, STORAGE_USAGE } from '../gpu/index.js';
 export type DType = 'f32' | 'i32';
 export type Shape = readonly number[];
 
-/** A buffer range shared by tensors; returned to the pool when its last tensor lets go. */
+/**
+ * A buffer range shared by tensors; returned to the pool when its last user lets go. A view is a range
+ * inside another Storage (e.g. a parameter inside an optimizer's flat arena) and keeps that one alive.
+ */
 export class Storage {
   private refs = 1;
-  constructor(
+  private constructor(
     readonly buffer: GPUBuffer,
     readonly offset: number, // bytes
     readonly bytes: number,
-    private readonly owned: boolean, // from the pool (else a view into memory someone else owns)
+    private readonly parent: Storage | null,
   ) {}
 
   static allocate(bytes: number, label: string): Storage {
     const buffer = gpu().pool.acquire(Math.max(bytes, 4), STORAGE_USAGE, label);
-    return new Storage(buffer, 0, bytes, true);
+    return new Storage(buffer, 0, bytes, null);
+  }
+
+  /** A range of this storage; offset must be a multiple of 256 to be bound to a shader. */
+  view(offset: number, bytes: number): Storage {
+    if (offset + bytes > this.bytes)
+      throw new Error(`storage view [${offset}, ${offset + bytes}) past ${this.bytes} bytes`);
+    return new Storage(this.buffer, this.offset + offset, bytes, this.retain());
   }
 
   get shared(): boolean {
@@ -36,7 +46,9 @@ export class Storage {
   }
 
   release(): void {
-    if (--this.refs === 0 && this.owned) gpu().pool.release(this.buffer);
+    if (--this.refs > 0) return;
+    if (this.parent) this.parent.release();
+    else gpu().pool.release(this.buffer);
   }
 }
 
@@ -100,6 +112,14 @@ export class Tensor {
       throw new Error(`cannot view ${fmtShape(this.shape)} (${this.size} values) as ${fmtShape(shape)}`);
     }
     return new Tensor([...shape], this.dtype, this.storage.retain());
+  }
+
+  /** Moves this tensor onto other memory of the same size (the old memory is released). No copy. */
+  rebind(storage: Storage): void {
+    if (storage.bytes < 4 * this.size) throw new Error(`rebind: ${storage.bytes} bytes for ${this.size} values`);
+    const old = this.storage;
+    this.store = storage;
+    old.release();
   }
 
   /** The same values, cut from the autodiff graph. */

@@ -1,0 +1,60 @@
+// Optimizer updates, each ONE dispatch over every parameter: the parameters, their gradients and the
+// optimizer's state each live in one flat buffer (src/optim/arena.ts), so a step costs one dispatch
+// whatever the number of tensors. The formulas are PyTorch 1.13's, operation for operation.
+
+struct Adam {
+  n: u32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  step_size: f32,   // lr / (1 - beta1^t)
+  bc2_sqrt: f32,    // sqrt(1 - beta2^t)
+}
+
+@group(0) @binding(0) var<uniform> ap: Adam;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+
+fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
+
+@compute @workgroup_size(64)
+fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i >= ap.n) { return; }
+  let g = grad[i] + ap.weight_decay * param[i];          // L2 added to the gradient, as torch.optim.Adam
+  let mi = ap.beta1 * m[i] + (1.0 - ap.beta1) * g;
+  let vi = ap.beta2 * v[i] + (1.0 - ap.beta2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  param[i] = param[i] - ap.step_size * mi / (sqrt(vi) / ap.bc2_sqrt + ap.eps);
+}
+
+struct Sgd {
+  n: u32,
+  lr: f32,
+  momentum: f32,
+  dampening: f32,
+  weight_decay: f32,
+  first: u32,       // 1 on the first step: the momentum buffer starts as the gradient
+  nesterov: u32,
+}
+
+@group(0) @binding(5) var<uniform> sp: Sgd;
+@group(0) @binding(6) var<storage, read_write> buf: array<f32>;
+
+@compute @workgroup_size(64)
+fn sgd(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i >= sp.n) { return; }
+  var d = grad[i] + sp.weight_decay * param[i];
+  if (sp.momentum != 0.0) {
+    var b = d;
+    if (sp.first == 0u) { b = sp.momentum * buf[i] + (1.0 - sp.dampening) * d; }
+    buf[i] = b;
+    d = select(b, d + sp.momentum * b, sp.nesterov == 1u);
+  }
+  param[i] = param[i] - sp.lr * d;
+}

@@ -1,0 +1,2 @@
+export { LeakyReLU, Linear, type LinearOptions, ReLU, Sequential, Sigmoid, Tanh } from './layers.js';
+export { Module, type StateDict, type StateEntry } from './module.js';
