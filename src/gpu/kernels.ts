@@ -35,6 +35,8 @@ export interface Kernel {
 interface ParsedShader {
   module: GPUShaderModule;
   reflect: WgslReflect;
+  // Asked once per module: in Chrome a second getCompilationInfo() on the same module may never resolve.
+  info: Promise<GPUCompilationInfo>;
 }
 
 function kernelLabel(spec: KernelSpec): string {
@@ -145,14 +147,14 @@ export class KernelCache {
       } catch (e) {
         throw new Error(`${file} could not be parsed: ${(e as Error).message}`);
       }
-      s = { module, reflect };
+      s = { module, reflect, info: module.getCompilationInfo() };
       this.shaders.set(name, s);
     }
     return s;
   }
 
   private async compile(spec: KernelSpec, label: string): Promise<Kernel> {
-    const { module, reflect } = this.parse(spec.shader);
+    const { module, reflect, info: compiled } = this.parse(spec.shader);
     const entry = reflect.entry.compute.find((e) => e.name === spec.entry);
     if (!entry) {
       const names = reflect.entry.compute.map((e) => e.name).join(', ');
@@ -180,7 +182,7 @@ export class KernelCache {
     const layout = this.device.createBindGroupLayout({ entries, label });
     // Shader errors first, with their line and column. (No error scopes here: compiles run concurrently
     // and error scopes are one stack per device.)
-    const info = await module.getCompilationInfo();
+    const info = await compiled;
     if (info.messages.some((m) => m.type === 'error')) throw new Error(this.describeFailure(spec, info));
     let pipeline: GPUComputePipeline;
     try {

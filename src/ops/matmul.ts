@@ -1,0 +1,143 @@
+// Matrix multiply (shaders/matmul.wgsl): op(a) @ op(b), where op transposes the last two dims when its
+// flag is set, batched over the leading dims: the forward dispatch, the backward rule and the float64 CPU
+// reference. Transposes are read through strides, never materialised. Not here: 1-D operands (reshape
+// to (1, K) or (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
+
+import { gpu } from '../gpu/index.js';
+import { fmtShape, numel, record, type Shape, Tensor } from '../tensor/index.js';
+import { sum } from './reduce.js';
+
+interface MatmulShape {
+  batch: number[]; // the output's leading dims
+  m: number;
+  k: number;
+  n: number;
+  aBatched: boolean; // false: a is 2-D and is reused for every batch entry
+  bBatched: boolean;
+}
+
+/** The shapes of op(a) @ op(b), or an error naming both shapes and what to do. */
+function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): MatmulShape {
+  const what = `matmul${transA || transB ? ` (transA=${transA}, transB=${transB})` : ''} of ${fmtShape(a)} and ${fmtShape(b)}`;
+  if (a.length < 2 || b.length < 2) {
+    throw new Error(
+      `${what}: both operands need at least 2 dims; reshape a vector to (1, K) or (K, 1) first (1-D is not supported)`,
+    );
+  }
+  const [m, ka] = transA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
+  const [kb, n] = transB ? [b.at(-1)!, b.at(-2)!] : [b.at(-2)!, b.at(-1)!];
+  if (ka !== kb) {
+    throw new Error(
+      `${what}: inner dims differ (op(a) is ${m}x${ka}, op(b) is ${kb}x${n}); they must be equal (check the ` +
+        'order of the operands and the transpose flags)',
+    );
+  }
+  const ba = a.slice(0, -2);
+  const bb = b.slice(0, -2);
+  const same = ba.length === bb.length && ba.every((d, i) => d === bb[i]);
+  if (!same && ba.length && bb.length) {
+    throw new Error(
+      `${what}: batch dims ${fmtShape(ba)} and ${fmtShape(bb)} differ; they must be equal, or one operand must ` +
+        'be 2-D (it is then used for every batch entry). expand() or reshape the operands to match',
+    );
+  }
+  return { batch: ba.length ? ba : bb, m, k: ka, n, aBatched: ba.length > 0, bBatched: bb.length > 0 };
+}
+
+/** op(a) @ op(b). a: (..., M, K) or (..., K, M) when transA; b: (..., K, N) or (..., N, K) when transB. */
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  for (const x of [a, b]) {
+    if (x.dtype !== 'f32') throw new Error(`matmul: expects f32 tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
+  }
+  const s = matmulShape(a.shape, b.shape, transA, transB);
+  const { m, k, n } = s;
+  const batch = numel(s.batch);
+  const maxGroups = gpu().device.limits.maxComputeWorkgroupsPerDimension;
+  if (batch > maxGroups) {
+    throw new Error(
+      `matmul of ${fmtShape(a.shape)} and ${fmtShape(b.shape)}: ${batch} batch entries is above the limit of ` +
+        `${maxGroups}; split the batch into chunks`,
+    );
+  }
+  const out = Tensor.empty([...s.batch, m, n]); // (..., M, N)
+  // a is stored (M, K), or (K, M) when transposed; b (K, N), or (N, K).
+  const uniforms = {
+    m,
+    n,
+    k,
+    a_batch: s.aBatched ? m * k : 0,
+    a_row: transA ? 1 : k,
+    a_col: transA ? m : 1,
+    b_batch: s.bBatched ? k * n : 0,
+    b_row: transB ? 1 : n,
+    b_col: transB ? k : 1,
+  };
+  gpu().dispatch(
+    { shader: 'matmul', entry: 'matmul' },
+    { a: a.ref, b: b.ref, c: out.ref },
+    uniforms,
+    [Math.ceil(n / 64), Math.ceil(m / 64), batch],
+    'matmul',
+  );
+  return record(out, 'matmul', [a, b], (dc) => [
+    a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
+    b.requiresGrad ? sumBatch(matmulGradB(a, dc, transA, transB), s.bBatched) : null,
+  ]);
+}
+
+// For c = op_a(a) @ op_b(b), each gradient is one more matmul whose flags do the transposes.
+function matmulGradA(b: Tensor, dc: Tensor, transA: boolean, transB: boolean): Tensor {
+  // transA false: da = dc @ op_b(b)^T    (M, N) @ (N, K) = (M, K)
+  if (!transA) return matmul(dc, b, false, !transB);
+  // transA true: da = op_b(b) @ dc^T     (K, N) @ (N, M) = (K, M), the transpose of the above
+  return matmul(b, dc, transB, true);
+}
+
+function matmulGradB(a: Tensor, dc: Tensor, transA: boolean, transB: boolean): Tensor {
+  // transB false: db = op_a(a)^T @ dc    (K, M) @ (M, N) = (K, N)
+  if (!transB) return matmul(a, dc, !transA, false);
+  // transB true: db = dc^T @ op_a(a)     (N, M) @ (M, K) = (N, K), the transpose of the above
+  return matmul(dc, a, true, transA);
+}
+
+/** A 2-D operand used for every batch entry gets the sum of its per-entry gradients. */
+function sumBatch(g: Tensor, batched: boolean): Tensor {
+  if (batched || g.rank === 2) return g;
+  // d(shared a) = sum over the batch of d(a used in entry i)
+  const s = sum(g, [...Array(g.rank - 2).keys()]);
+  g.dispose();
+  return s;
+}
+
+// ---- float64 CPU reference --------------------------------------------------------------------------
+
+/** op(a) @ op(b) in float64, with the same shape rules (and errors) as matmul. */
+export function cpuMatmul(
+  a: ArrayLike<number>,
+  aShape: Shape,
+  b: ArrayLike<number>,
+  bShape: Shape,
+  transA = false,
+  transB = false,
+): { data: Float64Array; shape: number[] } {
+  const s = matmulShape(aShape, bShape, transA, transB);
+  const { m, k, n } = s;
+  const batch = numel(s.batch);
+  const out = new Float64Array(batch * m * n);
+  for (let z = 0; z < batch; z++) {
+    const ao = s.aBatched ? z * m * k : 0;
+    const bo = s.bBatched ? z * k * n : 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let kk = 0; kk < k; kk++) {
+          const av = a[ao + (transA ? kk * m + i : i * k + kk)]!;
+          const bv = b[bo + (transB ? j * k + kk : kk * n + j)]!;
+          acc += av * bv;
+        }
+        out[(z * m + i) * n + j] = acc;
+      }
+    }
+  }
+  return { data: out, shape: [...s.batch, m, n] };
+}

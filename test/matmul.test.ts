@@ -1,0 +1,174 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cpuMatmul, matmul } from '../src/ops/matmul.js';
+import { tensor } from '../src/tensor/index.js';
+import { checkOp, randomData } from './gradcheck.js';
+import { cpuRng, expectClose, setupGpu } from './helpers.js';
+
+beforeAll(setupGpu);
+
+// Forward: f32 GPU against float64 within rtol 1e-4 / atol 1e-4 (sums of up to 200 products of values in
+// [-1, 1]). Backward: against central differences (h = 1e-4) within rtol 1e-3 / atol 1e-4.
+const RTOL = 1e-4;
+const ATOL = 1e-4;
+
+const FLAGS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+/** The stored shape of an operand whose op() is (rows, cols). */
+function stored(batch: number[], rows: number, cols: number, trans: boolean): number[] {
+  return [...batch, ...(trans ? [cols, rows] : [rows, cols])];
+}
+
+/** Batch dims of a and b: equal, a 2-D (broadcast), b 2-D (broadcast). */
+type Layout = [number[], number[]];
+
+async function checkForward(m: number, k: number, n: number, layout: Layout, tA: boolean, tB: boolean, seed: number) {
+  const aShape = stored(layout[0], m, k, tA);
+  const bShape = stored(layout[1], k, n, tB);
+  const rng = cpuRng(seed);
+  const av = rng.uniform(aShape.reduce((p, d) => p * d, 1));
+  const bv = rng.uniform(bShape.reduce((p, d) => p * d, 1));
+  const a = tensor(av, aShape);
+  const b = tensor(bv, bShape);
+  const c = matmul(a, b, tA, tB);
+  const want = cpuMatmul(Float32Array.from(av), aShape, Float32Array.from(bv), bShape, tA, tB);
+  const name = `(${aShape}) @ (${bShape}) transA=${tA} transB=${tB}`;
+  expect(c.shape, name).toEqual(want.shape);
+  expectClose(await c.data(), want.data, RTOL, ATOL, name);
+  for (const t of [a, b, c]) t.dispose();
+}
+
+describe('matmul CPU reference', () => {
+  it('matches a product worked by hand, in all four transpose forms', () => {
+    // [[1, 2, 3], [4, 5, 6]] @ [[7, 8], [9, 10], [11, 12]] = [[58, 64], [139, 154]]
+    const a = [1, 2, 3, 4, 5, 6];
+    const aT = [1, 4, 2, 5, 3, 6];
+    const b = [7, 8, 9, 10, 11, 12];
+    const bT = [7, 9, 11, 8, 10, 12];
+    const want = [58, 64, 139, 154];
+    expect(Array.from(cpuMatmul(a, [2, 3], b, [3, 2]).data)).toEqual(want);
+    expect(Array.from(cpuMatmul(a, [2, 3], bT, [2, 3], false, true).data)).toEqual(want);
+    expect(Array.from(cpuMatmul(aT, [3, 2], b, [3, 2], true, false).data)).toEqual(want);
+    expect(Array.from(cpuMatmul(aT, [3, 2], bT, [2, 3], true, true).data)).toEqual(want);
+  });
+});
+
+describe('matmul forward', () => {
+  // (M, K, N): odd sizes, a single element, one tile exactly (64 x 64, K a multiple of 16), several
+  // tiles with ragged edges, a long K.
+  const sizes = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [17, 33, 9],
+    [65, 3, 33],
+    [1, 200, 3],
+    [64, 32, 64],
+    [70, 45, 66],
+    [128, 128, 128],
+  ];
+  for (const [tA, tB] of FLAGS) {
+    it(`2-D, transA=${tA} transB=${tB}`, async () => {
+      for (const [i, [m, k, n]] of sizes.entries()) await checkForward(m!, k!, n!, [[], []], tA, tB, 100 + i);
+    });
+  }
+
+  const layouts: [string, Layout][] = [
+    ['equal batch (3)', [[3], [3]]],
+    [
+      'equal batch (2, 3)',
+      [
+        [2, 3],
+        [2, 3],
+      ],
+    ],
+    ['a 2-D, broadcast over b (3)', [[], [3]]],
+    ['b 2-D, broadcast over a (2, 3)', [[2, 3], []]],
+  ];
+  for (const [what, layout] of layouts) {
+    it(`batched: ${what}, all transposes`, async () => {
+      for (const [j, [tA, tB]] of FLAGS.entries()) {
+        await checkForward(17, 33, 9, layout, tA, tB, 200 + j);
+        await checkForward(70, 45, 66, layout, tA, tB, 300 + j);
+      }
+    });
+  }
+
+  it('K = 0 gives zeros; M = 0 an empty result', async () => {
+    const a = tensor([], [3, 0]);
+    const b = tensor([], [0, 4]);
+    const c = matmul(a, b);
+    expect(c.shape).toEqual([3, 4]);
+    expect(Array.from(await c.data())).toEqual(new Array(12).fill(0));
+    const z = tensor([], [0, 5]);
+    const w = tensor(new Float32Array(10), [5, 2]);
+    const e = matmul(z, w);
+    expect(e.shape).toEqual([0, 2]);
+    for (const t of [a, b, c, z, w, e]) t.dispose();
+  });
+});
+
+describe('matmul backward', () => {
+  // Small shapes (finite differences cost one CPU matmul per input element), still crossing a 64-row
+  // tile (M = 65) and several 16-deep K slices (K = 33).
+  const cases: [number, number, number, Layout][] = [
+    [5, 7, 3, [[], []]],
+    [65, 9, 17, [[], []]],
+    [3, 33, 5, [[], []]],
+    [5, 7, 3, [[3], [3]]],
+    [4, 5, 6, [[], [3]]],
+    [4, 5, 6, [[3], []]],
+    [3, 4, 2, [[2, 3], []]],
+    [3, 4, 2, [[], [2, 3]]],
+  ];
+  for (const [tA, tB] of FLAGS) {
+    it(`transA=${tA} transB=${tB}`, async () => {
+      for (const [i, [m, k, n, layout]] of cases.entries()) {
+        const aShape = stored(layout[0], m, k, tA);
+        const bShape = stored(layout[1], k, n, tB);
+        await checkOp({
+          name: `matmul (${aShape}) @ (${bShape}) transA=${tA} transB=${tB}`,
+          inputs: [randomData(10 + 2 * i, aShape), randomData(11 + 2 * i, bShape)],
+          gpu: (a, b) => matmul(a, b, tA, tB),
+          cpu: (a, b) => cpuMatmul(a, aShape, b, bShape, tA, tB).data,
+          rtol: RTOL,
+          atol: ATOL,
+          seed: i,
+        });
+      }
+    });
+  }
+
+  it('one tensor as both operands (x^T x)', async () => {
+    const shape = [6, 4];
+    await checkOp({
+      name: 'x^T x',
+      inputs: [randomData(7, shape)],
+      gpu: (x) => matmul(x, x, true, false),
+      cpu: (x) => cpuMatmul(x, shape, x, shape, true, false).data,
+      rtol: RTOL,
+      atol: ATOL,
+    });
+  });
+});
+
+describe('matmul errors', () => {
+  it('names both shapes when they do not fit', () => {
+    const a = tensor(new Float32Array(12), [3, 4]);
+    const b = tensor(new Float32Array(30), [5, 6]);
+    expect(() => matmul(a, b)).toThrow(/\(3, 4\) and \(5, 6\): inner dims differ \(op\(a\) is 3x4, op\(b\) is 5x6\)/);
+    expect(() => matmul(a, b, true, false)).toThrow(/inner dims differ/);
+    const v = tensor(new Float32Array(4), [4]);
+    expect(() => matmul(a, v)).toThrow(/at least 2 dims; reshape a vector/);
+    const x = tensor(new Float32Array(24), [2, 3, 4]);
+    const y = tensor(new Float32Array(60), [3, 4, 5]);
+    expect(() => matmul(x, y)).toThrow(/batch dims \(2\) and \(3\) differ/);
+    const i = tensor(new Int32Array(20), [4, 5]);
+    expect(() => matmul(a, i)).toThrow(/expects f32/);
+    expect(() => cpuMatmul([], [2, 3], [], [2, 3])).toThrow(/inner dims differ/);
+    for (const t of [a, b, v, x, y, i]) t.dispose();
+  });
+});
