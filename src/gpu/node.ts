@@ -52,6 +52,20 @@ async function hasHardwareGpu(): Promise<boolean> {
   }
 }
 
+/**
+ * SwiftShader probes for a Wayland display and prints "XDG_RUNTIME_DIR is invalid" twice when the variable
+ * is unset (as on a server). A private empty directory makes the probe fail quietly.
+ */
+async function quietWayland(): Promise<void> {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const fs = await nodeImport('node:fs');
+  const os = await nodeImport('node:os');
+  const path = await nodeImport('node:path');
+  const dir = path.join(os.tmpdir(), `weightgen-xdg-${process.getuid?.() ?? 'user'}`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
+}
+
 // Dawn crashes if the object returned by create() is garbage-collected, so it lives on globalThis.
 const KEEP = Symbol.for('weightgen.dawn');
 
@@ -92,6 +106,7 @@ export async function requestNodeAdapter(choice: AdapterChoice, flags: string[])
   const icd = await findSwiftShader();
   if (!icd) throw new Error(`No WebGPU adapter: no GPU was found and SwiftShader is not installed. ${INSTALL_HINT}`);
   process.env.VK_ICD_FILENAMES = icd;
+  await quietWayland();
   const gpu = await createDawn(flags);
   const adapter = await gpu.requestAdapter();
   if (!adapter) {

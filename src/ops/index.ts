@@ -1,3 +1,6 @@
 export * from './elementwise.js';
+export * from './loss.js';
+export * from './matmul.js';
 export * from './reduce.js';
 export * from './shape.js';
+export * from './softmax.js';
