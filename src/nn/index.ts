@@ -1,2 +1,3 @@
+export { GroupedLinear } from './grouped.js';
 export { LeakyReLU, Linear, type LinearOptions, ReLU, Sequential, Sigmoid, Tanh } from './layers.js';
 export { Module, type StateDict, type StateEntry } from './module.js';

@@ -1,0 +1,234 @@
+// Model zoos of Iris classifiers (weight-VAE paper; PAPERS.md section 1), trained as populations: all
+// models of a set step together in one set of dispatches, each with its own initialisation, its own
+// shuffling and (Scrambled) its own label permutation. Model g of a set uses the seed
+// setSeed * 2^20 + g, so it trains the same alone or among any number of others.
+//
+// Not here: the VAEs (weight-vae.ts) or Table 1 (iris-pipeline.ts).
+
+import type { IrisSplit } from '../data/iris.js';
+import { GroupedLinear, Module, ReLU } from '../nn/index.js';
+import { add, argmax, crossEntropy, gatherRows, mul, reshape } from '../ops/index.js';
+import { Adam } from '../optim/index.js';
+import { backward, Rng, scope, type Tensor, tensor, zeros } from '../tensor/index.js';
+
+/** Layer widths: M1 = Linear(4,3); M2 = Linear(4,5) -> ReLU -> Linear(5,3). */
+export const ARCHS = { M1: [4, 3], M2: [4, 5, 3] } as const;
+export type Arch = keyof typeof ARCHS;
+
+export interface ZooSet {
+  name: string;
+  arch: Arch;
+  scrambled: boolean;
+  seed: number;
+}
+
+/** The paper's three sets (Real M1, Scrambled M1, Real-2 M2). */
+export const ZOO_SETS: readonly ZooSet[] = [
+  { name: 'real', arch: 'M1', scrambled: false, seed: 1 },
+  { name: 'scrambled', arch: 'M1', scrambled: true, seed: 2 },
+  { name: 'real2', arch: 'M2', scrambled: false, seed: 3 },
+];
+
+/** Length of a model's weight vector: M1 15, M2 43. */
+export function vectorLength(arch: Arch): number {
+  const w = ARCHS[arch];
+  let n = 0;
+  for (let i = 1; i < w.length; i++) n += w[i]! * (w[i - 1]! + 1);
+  return n;
+}
+
+export function modelSeed(setSeed: number, g: number): number {
+  return setSeed * 2 ** 20 + g;
+}
+
+/** G networks of one architecture, with ReLU between layers. */
+export class Population extends Module {
+  readonly layers: GroupedLinear[];
+  private relu = new ReLU();
+
+  constructor(
+    readonly arch: Arch,
+    readonly size: number,
+    rngs: readonly Rng[] | null, // null: zeros, for weights loaded afterwards
+  ) {
+    super();
+    const w = ARCHS[arch];
+    this.layers = [];
+    for (let i = 1; i < w.length; i++) this.layers.push(this.child(String(i - 1), new GroupedLinear(size, w[i - 1]!, w[i]!, rngs)));
+  }
+
+  // x: (G, B, 4) or (B, 4) -> logits (G, B, 3)
+  forward(x: Tensor): Tensor {
+    let h = x;
+    this.layers.forEach((l, i) => {
+      h = l.forward(h);
+      if (i < this.layers.length - 1) h = this.relu.forward(h);
+    });
+    return h;
+  }
+
+  /** The weights as the paper's vectors (G, P): per layer, [W | b] ... (M1: the 3x5 [W|b] row-major; M2: W1 row-major, b1, W2 row-major, b2). */
+  async vectors(): Promise<Float32Array> {
+    const P = vectorLength(this.arch);
+    const out = new Float32Array(this.size * P);
+    let at = 0;
+    for (const l of this.layers) {
+      const [o, i] = [l.outFeatures, l.inFeatures];
+      const W = await l.weight.data();
+      const b = await l.bias.data();
+      for (let g = 0; g < this.size; g++) {
+        const base = g * P + at;
+        if (this.arch === 'M1') {
+          // rows of [W | b]
+          for (let r = 0; r < o; r++) {
+            for (let c = 0; c < i; c++) out[base + r * (i + 1) + c] = W[g * o * i + r * i + c]!;
+            out[base + r * (i + 1) + i] = b[g * o + r]!;
+          }
+        } else {
+          // W row-major, then b
+          for (let k = 0; k < o * i; k++) out[base + k] = W[g * o * i + k]!;
+          for (let r = 0; r < o; r++) out[base + o * i + r] = b[g * o + r]!;
+        }
+      }
+      at += o * (i + 1);
+    }
+    return out;
+  }
+
+  /** Loads vectors (G, P) in the layout of vectors(). */
+  loadVectors(vectors: Float32Array): void {
+    const P = vectorLength(this.arch);
+    if (vectors.length !== this.size * P) {
+      throw new Error(`${this.arch} population of ${this.size}: ${vectors.length} values, expected ${this.size} x ${P}`);
+    }
+    const state: Record<string, { data: Float32Array }> = {};
+    let at = 0;
+    this.layers.forEach((l, li) => {
+      const [o, i] = [l.outFeatures, l.inFeatures];
+      const W = new Float32Array(this.size * o * i);
+      const b = new Float32Array(this.size * o);
+      for (let g = 0; g < this.size; g++) {
+        const base = g * P + at;
+        for (let r = 0; r < o; r++) {
+          for (let c = 0; c < i; c++) {
+            W[g * o * i + r * i + c] = this.arch === 'M1' ? vectors[base + r * (i + 1) + c]! : vectors[base + r * i + c]!;
+          }
+          b[g * o + r] = this.arch === 'M1' ? vectors[base + r * (i + 1) + i]! : vectors[base + o * i + r]!;
+        }
+      }
+      state[`${li}.weight`] = { data: W };
+      state[`${li}.bias`] = { data: b };
+      at += o * (i + 1);
+    });
+    this.loadStateDict(state);
+  }
+}
+
+/** Test accuracy of each of G networks: argmax over the test rows. */
+export async function populationAccuracy(pop: Population, xTest: Tensor, yTest: Int32Array): Promise<Float32Array> {
+  const pred = scope(() => argmax(pop.forward(xTest), -1)); // (G, N)
+  const p = await pred.data();
+  pred.dispose();
+  const n = yTest.length;
+  const acc = new Float32Array(pop.size);
+  for (let g = 0; g < pop.size; g++) {
+    let right = 0;
+    for (let i = 0; i < n; i++) if (p[g * n + i] === yTest[i]) right++;
+    acc[g] = right / n;
+  }
+  return acc;
+}
+
+/** Test accuracy of networks given as weight vectors (G, P). */
+export async function vectorAccuracy(arch: Arch, vectors: Float32Array, split: IrisSplit): Promise<Float32Array> {
+  const G = vectors.length / vectorLength(arch);
+  const pop = new Population(arch, G, null);
+  const xTest = tensor(split.xTest, [split.yTest.length, 4]);
+  try {
+    pop.loadVectors(vectors);
+    return await populationAccuracy(pop, xTest, split.yTest);
+  } finally {
+    pop.dispose();
+    xTest.dispose();
+  }
+}
+
+export interface ZooOptions {
+  models?: number; // 500
+  firstModel?: number; // index of the first model (seeds follow it), 0
+  epochs?: number; // 200
+  batchSize?: number; // 16
+  lr?: number; // 0.005
+  onEpoch?: (epoch: number, meanLoss: number) => void;
+}
+
+export interface ZooResult {
+  set: ZooSet;
+  vectors: Float32Array; // (G, P)
+  testAccuracy: Float32Array; // (G)
+  losses: number[]; // mean training loss over models, per epoch
+}
+
+export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}): Promise<ZooResult> {
+  const { models: G = 500, firstModel = 0, epochs = 200, batchSize = 16, lr = 0.005 } = o;
+  const n = split.yTrain.length;
+  const rngs = Array.from({ length: G }, (_, g) => new Rng(modelSeed(set.seed, firstModel + g)));
+  const pop = new Population(set.arch, G, rngs);
+  // labels per model (G * n): Scrambled models see one fixed permutation of the training labels
+  const labels = new Int32Array(G * n);
+  rngs.forEach((rng, g) => {
+    const perm = set.scrambled ? rng.permutation(n) : null;
+    for (let i = 0; i < n; i++) labels[g * n + i] = split.yTrain[perm ? perm[i]! : i]!;
+  });
+  const xTrain = tensor(split.xTrain, [n, 4]);
+  const yAll = tensor(labels, [G * n], 'i32');
+  const xTest = tensor(split.xTest, [split.yTest.length, 4]);
+  const opt = new Adam(pop.parameters(), { lr });
+  const losses: number[] = [];
+  try {
+    const batches = Math.ceil(n / batchSize);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const orders = rngs.map((r) => r.permutation(n));
+      let total = zeros([]);
+      for (let b = 0; b < batches; b++) {
+        const from = b * batchSize;
+        const B = Math.min(n, from + batchSize) - from;
+        const rows = new Int32Array(G * B);
+        const labelRows = new Int32Array(G * B);
+        for (let g = 0; g < G; g++) {
+          for (let j = 0; j < B; j++) {
+            rows[g * B + j] = orders[g]![from + j]!;
+            labelRows[g * B + j] = g * n + orders[g]![from + j]!;
+          }
+        }
+        total = scope(() => {
+          opt.zeroGrad();
+          const x = gatherRows(xTrain, tensor(rows, [G * B], 'i32')).view([G, B, 4]);
+          const y = gatherRows(yAll, tensor(labelRows, [G * B], 'i32'));
+          const logits = reshape(pop.forward(x), [G * B, 3]);
+          // sum over models of each model's mean batch loss: every model gets its own gradient
+          const loss = mul(crossEntropy(logits, y, 'sum'), 1 / B);
+          backward(loss);
+          opt.step();
+          const t = add(total, loss.detach());
+          total.dispose();
+          return t;
+        });
+      }
+      const meanLoss = (await total.item()) / batches / G;
+      total.dispose();
+      losses.push(meanLoss);
+      o.onEpoch?.(epoch, meanLoss);
+    }
+    return {
+      set,
+      vectors: await pop.vectors(),
+      testAccuracy: await populationAccuracy(pop, xTest, split.yTest),
+      losses,
+    };
+  } finally {
+    opt.dispose();
+    pop.dispose();
+    for (const t of [xTrain, yAll, xTest]) t.dispose();
+  }
+}
