@@ -1,14 +1,15 @@
 // Batched matrix multiply: c = op(a) @ op(b), op(a) (M, K), op(b) (K, N), c (M, N) row-major, per batch.
 // Not here: 1-D operands, broadcasting rules and autodiff (src/ops/matmul.ts).
 //
-// Tiling. A 16x16 workgroup computes one 64x64 tile of c (workgroup_id.x: the tile's column block,
+// Tiling. An 8x8 workgroup computes one 32x32 tile of c (workgroup_id.x: the tile's column block,
 // .y: its row block, .z: the batch), each thread a 4x4 block held in registers. The K dimension is walked
-// in steps of 16: every step the workgroup stages a 16x64 slice of op(a) and a 16x64 slice of op(b) in
-// workgroup memory (4 loads per thread for each, zero outside the matrix, so any M, N, K works), waits,
+// in steps of 16: every step the workgroup stages a 16x32 slice of op(a) and a 16x32 slice of op(b) in
+// workgroup memory (8 loads per thread for each, zero outside the matrix, so any M, N, K works), waits,
 // and every thread does 16 rank-1 updates of its 4x4 block from them: 8 workgroup-memory reads for 16
-// multiply-adds. Thread (tx, ty) owns rows ty + 16 i and columns tx + 16 j (i, j < 4), not a contiguous
+// multiply-adds. Thread (tx, ty) owns rows ty + 8 i and columns tx + 8 j (i, j < 4), not a contiguous
 // block, so that neighbouring threads read neighbouring words of the staged tiles and write neighbouring
-// words of c.
+// words of c. (8x8 threads rather than 16x16 on a 64x64 tile: the matrices of small models and of the
+// backward passes of a batch leave most of a larger tile as padding.)
 //
 // Strides. Element (m, k) of op(a) is a[batch * a_batch + m * a_row + k * a_col]: a transposed operand
 // only swaps its row and column strides, and an operand broadcast over the batch has a_batch = 0. Every
@@ -18,12 +19,12 @@
 //
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
 
-const TILE_M = 64u;   // rows of c per workgroup
-const TILE_N = 64u;   // columns of c per workgroup
-const TILE_K = 16u;   // depth of each staged slice
-const THREADS_X = 16u;
-const THREADS_Y = 16u;
-const THREADS = 256u; // THREADS_X * THREADS_Y
+const TILE_M = 32u;  // rows of c per workgroup (src/ops/matmul.ts sizes the dispatch by it)
+const TILE_N = 32u;  // columns of c per workgroup
+const TILE_K = 16u;  // depth of each staged slice
+const THREADS_X = 8u;
+const THREADS_Y = 8u;
+const THREADS = 64u; // THREADS_X * THREADS_Y
 
 struct Matmul {
   m: u32,
@@ -42,17 +43,18 @@ struct Matmul {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> tile_a: array<f32, 1024>; // (TILE_K, TILE_M): tile_a[kk * TILE_M + mm] = op(a)[row0 + mm, k0 + kk]
-var<workgroup> tile_b: array<f32, 1024>; // (TILE_K, TILE_N): tile_b[kk * TILE_N + nn] = op(b)[k0 + kk, col0 + nn]
+// tile_a[kk * TILE_M + mm] = op(a)[row0 + mm, k0 + kk];  tile_b[kk * TILE_N + nn] = op(b)[k0 + kk, col0 + nn]
+var<workgroup> tile_a: array<f32, TILE_K * TILE_M>; // (TILE_K, TILE_M)
+var<workgroup> tile_b: array<f32, TILE_K * TILE_N>; // (TILE_K, TILE_N)
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
           @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * TILE_M;
   let col0 = wg.x * TILE_N;
   let a_base = wg.z * p.a_batch;
   let b_base = wg.z * p.b_batch;
-  // acc[i][j]: c[row0 + lid.y + 16 i, col0 + lid.x + 16 j]
+  // acc[i][j]: c[row0 + lid.y + 8 i, col0 + lid.x + 8 j]
   var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
 
   for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {

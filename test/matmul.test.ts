@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuMatmul, matmul } from '../src/ops/matmul.js';
-import { tensor } from '../src/tensor/index.js';
+import { backward, requireGrad, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { cpuRng, expectClose, setupGpu } from './helpers.js';
 
@@ -58,14 +58,15 @@ describe('matmul CPU reference', () => {
 });
 
 describe('matmul forward', () => {
-  // (M, K, N): odd sizes, a single element, one tile exactly (64 x 64, K a multiple of 16), several
-  // tiles with ragged edges, a long K.
+  // (M, K, N): odd sizes, a single element, exact multiples of the 32 x 32 output tile and of the 16-deep
+  // K slice, several tiles with ragged edges, a long K.
   const sizes = [
     [1, 1, 1],
     [3, 5, 7],
     [17, 33, 9],
     [65, 3, 33],
     [1, 200, 3],
+    [32, 16, 32],
     [64, 32, 64],
     [70, 45, 66],
     [128, 128, 128],
@@ -109,11 +110,21 @@ describe('matmul forward', () => {
     expect(e.shape).toEqual([0, 2]);
     for (const t of [a, b, c, z, w, e]) t.dispose();
   });
+
+  it('an empty batch gives an empty result, and a zero gradient to a broadcast operand', async () => {
+    const x = requireGrad(tensor([], [0, 3, 4]));
+    const w = requireGrad(tensor(new Float32Array(20).fill(1), [5, 4]));
+    const y = matmul(x, w, false, true);
+    expect(y.shape).toEqual([0, 3, 5]);
+    backward(y, tensor([], [0, 3, 5]));
+    expect(Array.from(await w.grad!.data())).toEqual(new Array(20).fill(0));
+    for (const t of [x, w, y, w.grad!, x.grad!]) t.dispose();
+  });
 });
 
 describe('matmul backward', () => {
-  // Small shapes (finite differences cost one CPU matmul per input element), still crossing a 64-row
-  // tile (M = 65) and several 16-deep K slices (K = 33).
+  // Small shapes (finite differences cost one CPU matmul per input element), still crossing 32-row
+  // tiles (M = 65) and several 16-deep K slices (K = 33).
   const cases: [number, number, number, Layout][] = [
     [5, 7, 3, [[], []]],
     [65, 9, 17, [[], []]],

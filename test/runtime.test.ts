@@ -106,3 +106,26 @@ describe('runtime', () => {
     }
   });
 });
+
+describe('runtime errors', () => {
+  it('an error in an automatic (batch-full) submit is thrown by the next flush', async () => {
+    gpu().kernels.register('broken_auto', 'fn f() -> u32 {\n  return 1.5;\n}\n@compute @workgroup_size(1) fn main() {}\n');
+    const old = gpu().maxBatch;
+    gpu().maxBatch = 1;
+    try {
+      gpu().dispatch({ shader: 'broken_auto', entry: 'main' }, {}, {}, [1, 1, 1]);
+      await expect(gpu().flush()).rejects.toThrow(/broken_auto:2:10/);
+      await gpu().flush(); // reported once
+    } finally {
+      gpu().maxBatch = old;
+    }
+  });
+
+  it('rejects a negative or fractional value for an integer uniform', async () => {
+    gpu().kernels.register('scale_test', SCALE);
+    const y = tensor([1, 2, 3]);
+    gpu().dispatch({ shader: 'scale_test', entry: 'main' }, { y: y.ref }, { n: -1, k: 2 }, [1, 1, 1]);
+    await expect(gpu().flush()).rejects.toThrow(/'n' is u32 but was given -1/);
+    y.dispose();
+  });
+});

@@ -116,16 +116,14 @@ export class Gpu {
 
   private record(cmd: Command): void {
     this.commands.push(cmd);
-    if (this.commands.length >= this.maxBatch) void this.flush().catch(() => {});
+    if (this.commands.length >= this.maxBatch) this.submitPending(); // its errors wait for the next flush
   }
 
   // ---- submitting -----------------------------------------------------------------------------------
 
   /** Submits everything recorded so far. Resolves once it is submitted (not executed). */
   flush(): Promise<void> {
-    const batch = this.commands;
-    this.commands = [];
-    this.chain = this.chain.then(() => (batch.length ? this.submit(batch) : undefined));
+    this.submitPending();
     return this.chain.then(() => {
       const f = this.failure;
       if (f) {
@@ -133,6 +131,12 @@ export class Gpu {
         throw f;
       }
     });
+  }
+
+  private submitPending(): void {
+    const batch = this.commands;
+    this.commands = [];
+    if (batch.length) this.chain = this.chain.then(() => this.submit(batch));
   }
 
   /** Reads a buffer range back (flushing first). */
@@ -344,6 +348,9 @@ function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformV
     for (let i = 0; i < arr.length; i++) {
       const at = base + f.offset + 4 * i;
       const x = arr[i]!;
+      if (f.type !== 'f32' && (!Number.isInteger(x) || x < (f.type === 'u32' ? 0 : -(2 ** 31)) || x >= 2 ** 32)) {
+        throw new Error(`${k.label}: uniform '${name}' is ${f.type} but was given ${x}`);
+      }
       if (f.type === 'f32') view.setFloat32(at, x, true);
       else if (f.type === 'u32') view.setUint32(at, x, true);
       else view.setInt32(at, x, true);

@@ -4,8 +4,11 @@
 // to (1, K) or (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
 
 import { gpu } from '../gpu/index.js';
-import { fmtShape, numel, record, type Shape, Tensor } from '../tensor/index.js';
+import { fill, fmtShape, numel, record, type Shape, Tensor } from '../tensor/index.js';
 import { sum } from './reduce.js';
+
+/** Rows and columns of the output per workgroup: TILE_M and TILE_N in shaders/matmul.wgsl. */
+const TILE = 32;
 
 interface MatmulShape {
   batch: number[]; // the output's leading dims
@@ -18,7 +21,8 @@ interface MatmulShape {
 
 /** The shapes of op(a) @ op(b), or an error naming both shapes and what to do. */
 function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): MatmulShape {
-  const what = `matmul${transA || transB ? ` (transA=${transA}, transB=${transB})` : ''} of ${fmtShape(a)} and ${fmtShape(b)}`;
+  const flags = transA || transB ? ` (transA=${transA}, transB=${transB})` : '';
+  const what = `matmul${flags} of ${fmtShape(a)} and ${fmtShape(b)}`;
   if (a.length < 2 || b.length < 2) {
     throw new Error(
       `${what}: both operands need at least 2 dims; reshape a vector to (1, K) or (K, 1) first (1-D is not supported)`,
@@ -76,7 +80,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     { shader: 'matmul', entry: 'matmul' },
     { a: a.ref, b: b.ref, c: out.ref },
     uniforms,
-    [Math.ceil(n / 64), Math.ceil(m / 64), batch],
+    [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
     'matmul',
   );
   return record(out, 'matmul', [a, b], (dc) => [
@@ -104,6 +108,10 @@ function matmulGradB(a: Tensor, dc: Tensor, transA: boolean, transB: boolean): T
 function sumBatch(g: Tensor, batched: boolean): Tensor {
   if (batched || g.rank === 2) return g;
   // d(shared a) = sum over the batch of d(a used in entry i)
+  if (numel(g.shape.slice(0, -2)) === 0) {
+    g.dispose();
+    return fill(g.shape.slice(-2), 0); // an empty batch
+  }
   const s = sum(g, [...Array(g.rank - 2).keys()]);
   g.dispose();
   return s;

@@ -6,7 +6,7 @@ import { gpu } from '../gpu/index.js';
 import { fmtShape, groups1d, record, type Shape, Tensor } from '../tensor/index.js';
 
 /** (rows, cols) of x read as rows along its last axis; throws for any other axis. */
-export function lastAxisRows(x: Tensor, axis: number, op: string): { rows: number; cols: number } {
+function lastAxisRows(x: Tensor, axis: number, op: string): { rows: number; cols: number } {
   if (x.dtype !== 'f32') throw new Error(`${op}: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.rank === 0) throw new Error(`${op}: needs at least one axis, got a scalar`);
   const a = axis < 0 ? axis + x.rank : axis;
