@@ -17,6 +17,10 @@
 // operand's contiguous dimension fastest (the col stride is 1, or else the rows are), so that
 // neighbouring threads read neighbouring words of the operand.
 //
+// Small outputs. When M or N is below 16, most of a 32x32 tile would be padding, and the barriers of the
+// tiled kernel cost more than the arithmetic (a population of 500 tiny networks is 500 such products):
+// matmul_small gives each output element one thread that walks K, with no workgroup memory at all.
+//
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
 
 const TILE_M = 32u;  // rows of c per workgroup (src/ops/matmul.ts sizes the dispatch by it)
@@ -36,6 +40,7 @@ struct Matmul {
   b_batch: u32, // the same for op(b)
   b_row: u32,
   b_col: u32,
+  batch: u32,   // batch entries (matmul_small's bound; matmul takes it from the grid)
 }
 
 @group(0) @binding(0) var<uniform> p: Matmul;
@@ -107,4 +112,23 @@ fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: v
       if (col < p.n) { c[c_base + row * p.n + col] = acc[i][j]; }
     }
   }
+}
+
+@compute @workgroup_size(64)
+fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 64u + li; // flat index into c: (batch, m, n)
+  if (i >= p.batch * p.m * p.n) { return; }
+  let col = i % p.n;
+  let row = (i / p.n) % p.m;
+  let e = i / (p.m * p.n);
+  var ia = e * p.a_batch + row * p.a_row;
+  var ib = e * p.b_batch + col * p.b_col;
+  var s = 0.0;
+  for (var kk = 0u; kk < p.k; kk++) {
+    s = fma(a[ia], b[ib], s);
+    ia += p.a_col;
+    ib += p.b_row;
+  }
+  c[i] = s;
 }

@@ -2,6 +2,7 @@
 
 import { initGpu } from '../gpu/index.js';
 import { trainIrisMlp } from '../models/iris-mlp.js';
+import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
 import { Progress, textPlot } from './progress.js';
 
 const HELP = `weightgen <command> [options]
@@ -9,6 +10,10 @@ const HELP = `weightgen <command> [options]
 commands:
   iris-mlp   train an MLP (4-16-3) on Iris on the GPU; print the loss curve and test accuracy (default)
              --epochs N (100)  --lr X (0.01)  --batch N (16)  --hidden N (16)  --seed N (0)  --profile
+  iris <step>  the weight-VAE paper's pipeline on Iris; step: zoo | vae | sample | table1 | all (default)
+             --run DIR (runs/iris)  --preset default|faithful  --models N (500)  --zoo-epochs N (200)
+             --samples N (500)  --vae-epochs N  --evae-epochs N (override the preset)  --seed N (0)
+             every step resumes from what DIR holds; delete a file there to redo its step
   info       print the WebGPU adapter in use
   help       this text
 
@@ -69,11 +74,41 @@ async function irisMlp(flags: Map<string, string>): Promise<void> {
   if (profile) console.log(`\n${gpu.profiler.table()}`);
 }
 
+async function iris(args: string[]): Promise<void> {
+  const steps = ['zoo', 'vae', 'sample', 'table1', 'all'] as const;
+  const step = (args[0] && !args[0].startsWith('--') ? args.shift() : 'all') as (typeof steps)[number];
+  if (!steps.includes(step)) throw new Error(`iris: unknown step '${step}'; one of ${steps.join(', ')}`);
+  const flags = parseFlags(args);
+  const preset = flags.get('preset') ?? 'default';
+  if (preset !== 'default' && preset !== 'faithful') throw new Error(`--preset ${preset}: expected default or faithful`);
+  const opts: IrisOptions = {
+    run: flags.get('run') ?? 'runs/iris',
+    preset,
+    models: num(flags, 'models', 500, true),
+    zooEpochs: num(flags, 'zoo-epochs', 200, true),
+    samples: num(flags, 'samples', 500, true),
+    vaeEpochs: flags.has('vae-epochs') ? num(flags, 'vae-epochs', 0, true) : undefined,
+    evaeEpochs: flags.has('evae-epochs') ? num(flags, 'evae-epochs', 0, true) : undefined,
+    seed: num(flags, 'seed', 0, true),
+  };
+  console.log(await adapterLine());
+  console.log(`run folder: ${opts.run} (preset ${opts.preset})`);
+  const t0 = Date.now();
+  if (step === 'zoo') await irisZoo(opts);
+  else if (step === 'vae') await irisVae(opts);
+  else if (step === 'sample') await irisSample(opts);
+  else if (step === 'table1') irisTable1(opts);
+  else await irisAll(opts);
+  console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'iris-mlp', ...rest] = argv;
   switch (cmd) {
     case 'iris-mlp':
       return irisMlp(parseFlags(rest));
+    case 'iris':
+      return iris(rest);
     case 'info': {
       console.log(await adapterLine());
       const g = await initGpu();

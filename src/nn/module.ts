@@ -14,6 +14,7 @@ export type StateDict = Record<string, StateEntry>;
 export abstract class Module {
   training = true;
   private ownParams = new Map<string, Tensor>();
+  private ownBuffers = new Map<string, Tensor>();
   private children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
@@ -22,6 +23,15 @@ export abstract class Module {
   protected param(name: string, t: Tensor): Tensor {
     if (this.ownParams.has(name) || this.children.has(name)) throw new Error(`'${name}' is registered twice`);
     this.ownParams.set(name, requireGrad(t).keep());
+    return t;
+  }
+
+  /** Registers state that is not trained but saved (e.g. batch norm's running statistics). */
+  protected buffer(name: string, t: Tensor): Tensor {
+    if (this.ownParams.has(name) || this.ownBuffers.has(name) || this.children.has(name)) {
+      throw new Error(`'${name}' is registered twice`);
+    }
+    this.ownBuffers.set(name, t.keep());
     return t;
   }
 
@@ -37,6 +47,19 @@ export abstract class Module {
     for (const [n, p] of this.ownParams) out.push([prefix + n, p]);
     for (const [n, c] of this.children) out.push(...c.namedParameters(`${prefix}${n}.`));
     return out;
+  }
+
+  /** Buffers with their dotted names, depth first. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [n, b] of this.ownBuffers) out.push([prefix + n, b]);
+    for (const [n, c] of this.children) out.push(...c.namedBuffers(`${prefix}${n}.`));
+    return out;
+  }
+
+  /** Parameters and buffers: what a state dict holds. */
+  namedState(): [string, Tensor][] {
+    return [...this.namedParameters(), ...this.namedBuffers()];
   }
 
   parameters(): Tensor[] {
@@ -59,14 +82,14 @@ export abstract class Module {
 
   async stateDict(): Promise<StateDict> {
     const out: StateDict = {};
-    for (const [n, p] of this.namedParameters())
+    for (const [n, p] of this.namedState())
       out[n] = { shape: [...p.shape], data: (await p.data()) as Float32Array };
     return out;
   }
 
-  /** Loads values by name; every parameter must be present with its exact shape (strict, as PyTorch). */
+  /** Loads values by name; every parameter and buffer must be present with its exact shape (strict, as PyTorch). */
   loadStateDict(state: Record<string, { shape?: readonly number[]; data: ArrayLike<number> }>): void {
-    const named = this.namedParameters();
+    const named = this.namedState();
     const names = new Set(named.map(([n]) => n));
     const missing = named.filter(([n]) => !(n in state)).map(([n]) => n);
     const unexpected = Object.keys(state).filter((n) => !names.has(n));
@@ -86,6 +109,7 @@ export abstract class Module {
 
   dispose(): void {
     for (const p of this.ownParams.values()) p.dispose();
+    for (const b of this.ownBuffers.values()) b.dispose();
     for (const c of this.children.values()) c.dispose();
   }
 }

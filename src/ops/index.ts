@@ -4,3 +4,5 @@ export * from './matmul.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './softmax.js';
+export * from './batchnorm.js';
+export * from './distance.js';

@@ -4,11 +4,13 @@
 // to (1, K) or (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
 
 import { gpu } from '../gpu/index.js';
-import { fill, fmtShape, numel, record, type Shape, Tensor } from '../tensor/index.js';
+import { fill, fmtShape, groups1d, numel, record, type Shape, Tensor } from '../tensor/index.js';
 import { sum } from './reduce.js';
 
 /** Rows and columns of the output per workgroup: TILE_M and TILE_N in shaders/matmul.wgsl. */
 const TILE = 32;
+/** Below this many rows or columns of output, a thread per output beats the tiled kernel (see the WGSL). */
+const SMALL = 16;
 
 interface MatmulShape {
   batch: number[]; // the output's leading dims
@@ -75,14 +77,14 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     b_batch: s.bBatched ? k * n : 0,
     b_row: transB ? 1 : n,
     b_col: transB ? k : 1,
+    batch,
   };
-  gpu().dispatch(
-    { shader: 'matmul', entry: 'matmul' },
-    { a: a.ref, b: b.ref, c: out.ref },
-    uniforms,
-    [Math.ceil(n / TILE), Math.ceil(m / TILE), batch],
-    'matmul',
-  );
+  const buffers = { a: a.ref, b: b.ref, c: out.ref };
+  if (m < SMALL || n < SMALL) {
+    gpu().dispatch({ shader: 'matmul', entry: 'matmul_small' }, buffers, uniforms, groups1d(batch * m * n), 'matmul_small');
+  } else {
+    gpu().dispatch({ shader: 'matmul', entry: 'matmul' }, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch], 'matmul');
+  }
   return record(out, 'matmul', [a, b], (dc) => [
     a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
     b.requiresGrad ? sumBatch(matmulGradB(a, dc, transA, transB), s.bBatched) : null,

@@ -3,7 +3,7 @@
 // Unlike PyTorch, a parameter that got no gradient this step still steps, with a zero gradient.
 
 import { gpu } from '../gpu/index.js';
-import { groups1d, type Tensor } from '../tensor/index.js';
+import { assign, groups1d, type Tensor } from '../tensor/index.js';
 import { ParamArena } from './arena.js';
 
 export interface Optimizer {
@@ -66,11 +66,33 @@ export class Adam implements Optimizer {
     this.arena.zeroGrad();
   }
 
+  /** The step count and moment estimates, for a checkpoint. */
+  async state(): Promise<AdamState> {
+    return { t: this.t, lr: this.lr, m: (await this.m.data()) as Float32Array, v: (await this.v.data()) as Float32Array };
+  }
+
+  loadState(s: AdamState): void {
+    if (s.m.length !== this.arena.size || s.v.length !== this.arena.size) {
+      throw new Error(`Adam state has ${s.m.length} values per moment; these parameters need ${this.arena.size}`);
+    }
+    this.t = s.t;
+    this.lr = s.lr;
+    assign(this.m, s.m);
+    assign(this.v, s.v);
+  }
+
   dispose(): void {
     this.m.dispose();
     this.v.dispose();
     this.arena.dispose();
   }
+}
+
+export interface AdamState {
+  t: number;
+  lr: number;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export interface SgdOptions {

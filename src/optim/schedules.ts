@@ -45,6 +45,17 @@ export class ReduceLROnPlateau {
     return this.o.mode === 'min' ? x < this.best * (1 - t) : x > this.best * (1 + t);
   }
 
+  /** What step() remembers, for a checkpoint. */
+  state(): { best: number; bad: number; cooldownLeft: number } {
+    return { best: this.best, bad: this.bad, cooldownLeft: this.cooldownLeft };
+  }
+
+  loadState(s: { best: number; bad: number; cooldownLeft: number }): void {
+    this.best = s.best;
+    this.bad = s.bad;
+    this.cooldownLeft = s.cooldownLeft;
+  }
+
   /** Call once per epoch with the monitored value. */
   step(metric: number): void {
     if (this.isBetter(metric)) {

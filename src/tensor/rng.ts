@@ -76,6 +76,16 @@ export class Rng {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`Rng seed must be an integer >= 0, got ${seed}`);
   }
 
+  /** How many streams have been used: save it to resume the same sequence later. */
+  get position(): number {
+    return this.stream;
+  }
+
+  set position(p: number) {
+    if (!Number.isInteger(p) || p < 0) throw new Error(`Rng position must be an integer >= 0, got ${p}`);
+    this.stream = p;
+  }
+
   /** The next stream number (each call uses one). */
   next(): number {
     return this.stream++;

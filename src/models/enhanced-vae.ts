@@ -1,0 +1,78 @@
+// The enhanced VAE for M2's 43-value weight vectors (w1: W1 and b1, 25 values; w2: W2 and b2, 18), as
+// the paper's code builds it (PAPERS.md section 1; it differs from the paper's figure):
+//   enc1: BN(18) -> Lin 18->16 -> BN -> ReLU -> Lin 16->8 -> BN -> ReLU             (input: w2)
+//   enc2: BN(33) -> Lin 33->16 -> BN -> ReLU -> Lin 16->8 -> BN -> ReLU             (input: w1 ++ enc1)
+//   mu, logvar: Lin 8->8 each
+//   dec3: Lin 8->16 -> BN -> ReLU -> Lin 16->25                                     (w1_hat)
+//   dec4: Lin 33->16 -> BN -> ReLU -> Lin 16->18                                    (w2_hat, from z ++ w1_hat)
+// Loss: MSE(sum) of each output + KL(sum).
+
+import { BatchNorm1d } from '../nn/batchnorm.js';
+import { Linear, Module, ReLU, Sequential } from '../nn/index.js';
+import { add, concat, mse, mul, slice } from '../ops/index.js';
+import type { Rng, Tensor } from '../tensor/index.js';
+import { klDivergence, reparameterize, type VaeLoss } from './weight-vae.js';
+
+export const W1 = 25;
+export const W2 = 18;
+const LATENT = 8;
+
+export class EnhancedVae extends Module {
+  readonly enc1: Sequential;
+  readonly enc2: Sequential;
+  readonly mu: Linear;
+  readonly logvar: Linear;
+  readonly dec3: Sequential;
+  readonly dec4: Sequential;
+  readonly latent = LATENT;
+
+  constructor(rng?: Rng) {
+    super();
+    const o = { rng };
+    const block = (i: number, h: number, out: number) => [
+      new Linear(i, h, o),
+      new BatchNorm1d(h),
+      new ReLU(),
+      new Linear(h, out, o),
+    ];
+    this.enc1 = this.child('enc1', new Sequential(new BatchNorm1d(W2), ...block(W2, 16, 8), new BatchNorm1d(8), new ReLU()));
+    this.enc2 = this.child('enc2', new Sequential(new BatchNorm1d(W1 + 8), ...block(W1 + 8, 16, 8), new BatchNorm1d(8), new ReLU()));
+    this.mu = this.child('mu', new Linear(8, LATENT, o));
+    this.logvar = this.child('logvar', new Linear(8, LATENT, o));
+    this.dec3 = this.child('dec3', new Sequential(...block(LATENT, 16, W1)));
+    this.dec4 = this.child('dec4', new Sequential(...block(LATENT + W1, 16, W2)));
+  }
+
+  /** x: (B, 43) = w1 ++ w2 (standardised). */
+  encode(x: Tensor): { mu: Tensor; logvar: Tensor } {
+    const B = x.shape[0]!;
+    const w1 = slice(x, [0, 0], [B, W1]);
+    const w2 = slice(x, [0, W1], [B, W2]);
+    const h = this.enc2.forward(concat([w1, this.enc1.forward(w2)], 1));
+    return { mu: this.mu.forward(h), logvar: this.logvar.forward(h) };
+  }
+
+  /** z: (B, 8) -> (B, 43) = w1_hat ++ w2_hat. */
+  decode(z: Tensor): Tensor {
+    const w1 = this.dec3.forward(z);
+    const w2 = this.dec4.forward(concat([z, w1], 1));
+    return concat([w1, w2], 1);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.decode(this.encode(x).mu);
+  }
+
+  loss(x: Tensor, rng: Rng, beta = 1): VaeLoss {
+    const { mu, logvar } = this.encode(x);
+    const y = this.decode(reparameterize(mu, logvar, rng));
+    const B = x.shape[0]!;
+    // MSE(sum) of each output: the two sums add up to one sum over all 43 values
+    const recon = add(
+      mse(slice(y, [0, 0], [B, W1]), slice(x, [0, 0], [B, W1]), 'sum'),
+      mse(slice(y, [0, W1], [B, W2]), slice(x, [0, W1], [B, W2]), 'sum'),
+    );
+    const kl = klDivergence(mu, logvar);
+    return { total: add(recon, mul(kl, beta)), recon, kl };
+  }
+}

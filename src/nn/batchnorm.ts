@@ -1,0 +1,119 @@
+// Batch-norm modules: BatchNorm1d for (B, F), BatchNorm2d for NHWC images, and BatchNorm for any layout
+// (the hypernetwork's (B, filters, F) with moments over the z-batch and the filter axis). Parameters are
+// `weight` and `bias` (PyTorch's names, ones and zeros at the start); the running statistics
+// `running_mean` (zeros) and `running_var` (ones) are buffers: kept tensors, not parameters, registered
+// with Module.buffer (so the module's state carries them; namedBuffers() lists them). Training or evaluation follows Module.training.
+// The op itself is src/ops/batchnorm.ts. Not here: PyTorch's num_batches_tracked and momentum=None
+// (a cumulative average).
+
+import { type BatchNormConvention, batchNorm } from '../ops/batchnorm.js';
+import { fill, fmtShape, type Tensor } from '../tensor/index.js';
+import { Module } from './module.js';
+
+export interface BatchNormModuleOptions {
+  /** Reduced axes of the input; default: every axis but the trailing featureShape.length ones. */
+  axes?: readonly number[];
+  eps?: number; // default 1e-5
+  /** torch: the weight of the new batch (default 0.1); tf: the decay (default 0.99). */
+  momentum?: number;
+  convention?: BatchNormConvention; // default 'torch'
+  affine?: boolean; // learnable weight and bias (default true)
+}
+
+export class BatchNorm extends Module {
+  readonly featureShape: number[];
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly convention: BatchNormConvention;
+  readonly axes: readonly number[] | undefined;
+
+  constructor(featureShape: readonly number[], o: BatchNormModuleOptions = {}) {
+    super();
+    this.featureShape = [...featureShape];
+    this.convention = o.convention ?? 'torch';
+    this.eps = o.eps ?? 1e-5;
+    this.momentum = o.momentum ?? (this.convention === 'torch' ? 0.1 : 0.99);
+    this.axes = o.axes;
+    const affine = o.affine ?? true;
+    this.weight = affine ? this.param('weight', fill(this.featureShape, 1)) : null;
+    this.bias = affine ? this.param('bias', fill(this.featureShape, 0)) : null;
+    this.runningMean = this.buffer('running_mean', fill(this.featureShape, 0));
+    this.runningVar = this.buffer('running_var', fill(this.featureShape, 1));
+  }
+
+  /** The reduced axes for an input of rank `rank`. */
+  protected axesFor(rank: number): number[] {
+    if (this.axes) return [...this.axes];
+    const lead = rank - this.featureShape.length;
+    if (lead < 1) {
+      throw new Error(
+        `${this.constructor.name}: an input of rank ${rank} has no batch axis in front of the features ` +
+          `${fmtShape(this.featureShape)}`,
+      );
+    }
+    return [...Array(lead).keys()];
+  }
+
+  forward(x: Tensor): Tensor {
+    return batchNorm(x, {
+      axes: this.axesFor(x.rank),
+      scale: this.weight,
+      offset: this.bias,
+      eps: this.eps,
+      training: this.training,
+      running: { mean: this.runningMean, var: this.runningVar },
+      momentum: this.momentum,
+      convention: this.convention,
+    });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.runningMean.dispose();
+    this.runningVar.dispose();
+  }
+}
+
+export interface BatchNormTorchOptions {
+  eps?: number; // default 1e-5
+  momentum?: number; // default 0.1
+  affine?: boolean;
+}
+
+/** torch.nn.BatchNorm1d for (B, F) inputs (and those only), PyTorch's conventions. */
+export class BatchNorm1d extends BatchNorm {
+  constructor(features: number, o: BatchNormTorchOptions = {}) {
+    super([features], { ...o, axes: [0], convention: 'torch' });
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.featureShape[0]) {
+      throw new Error(
+        `BatchNorm1d(${this.featureShape[0]}): expects (B, ${this.featureShape[0]}), got ${fmtShape(x.shape)}; ` +
+          'use BatchNorm with explicit axes for other layouts',
+      );
+    }
+    return super.forward(x);
+  }
+}
+
+/** torch.nn.BatchNorm2d's arithmetic for NHWC inputs (B, H, W, C): statistics over B, H and W. */
+export class BatchNorm2d extends BatchNorm {
+  constructor(channels: number, o: BatchNormTorchOptions = {}) {
+    super([channels], { ...o, axes: [0, 1, 2], convention: 'torch' });
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[3] !== this.featureShape[0]) {
+      throw new Error(
+        `BatchNorm2d(${this.featureShape[0]}): expects NHWC (B, H, W, ${this.featureShape[0]}), got ` +
+          `${fmtShape(x.shape)}; permute an NCHW tensor with permute(x, [0, 2, 3, 1])`,
+      );
+    }
+    return super.forward(x);
+  }
+}

@@ -1,0 +1,310 @@
+// Batch normalisation over any set of reduced axes (shaders/batchnorm.wgsl): the fused forward (statistics
+// kernel, running-statistics update, normalise kernel), the fused backward through the batch statistics,
+// and the float64 CPU reference. Not here: the module with its parameters and running buffers
+// (src/nn/batchnorm.ts), or any other normalisation (layer, group, instance).
+//
+// Conventions for the running statistics, updated in place on the GPU in training:
+//   torch: running = (1 - momentum) * running + momentum * batch; running_var takes the UNBIASED batch
+//          variance (PyTorch's BatchNorm; momentum 0.1 by default).
+//   tf:    running = momentum * running + (1 - momentum) * batch; momentum is the decay (0.99 by default, as
+//          Keras's BatchNormalization; the hypernetwork paper's 0.98). The moving variance takes the BIASED
+//          batch variance: what tf.nn.moments returns, what the non-fused tf.layers / Keras path uses, and
+//          what the hypernetwork code's own batch norm (tf.nn.moments + assign_sub) uses. (TF's fused kernel,
+//          taken for 4-D inputs, may leave Bessel's correction in the moving variance, depending on version.)
+//          Note that the hypernetwork code updates ema -= decay * (ema - batch) with decay 0.98, i.e. the
+//          NEW batch weighs 0.98: that is this convention with momentum 0.02 (and its ema starts at zeros,
+//          the variance's too).
+// Either way the output is normalised by the biased batch variance in training, and by the running
+// statistics in evaluation: y = (x - mean) / sqrt(var + eps) * scale + offset.
+
+import { type BufferRef, gpu } from '../gpu/index.js';
+import {
+  copyOf,
+  fmtShape,
+  groups1d,
+  isGradEnabled,
+  record,
+  type Shape,
+  sameShape,
+  stridesOf,
+  Tensor,
+} from '../tensor/index.js';
+import { normAxes } from './reduce.js';
+
+/** Short reductions run a thread per feature; longer ones a workgroup per feature. */
+const WIDE_FROM = 256;
+
+export type BatchNormConvention = 'torch' | 'tf';
+
+export interface BatchNormOptions {
+  /** The reduced axes: [0] for (B, F), [0, 1] for (B, filters, F), [0, 1, 2] for NHWC. */
+  axes: readonly number[];
+  /** Shape of the kept dims (e.g. (F) or (C)), or null for none. */
+  scale?: Tensor | null;
+  offset?: Tensor | null;
+  eps?: number; // default 1e-5
+  /** Batch statistics (and running-statistics updates) when true; running statistics when false. */
+  training: boolean;
+  /** Running mean and variance (kept-dims shape), updated in place in training. Required for evaluation. */
+  running?: { mean: Tensor; var: Tensor };
+  /** torch: the weight of the new batch (default 0.1); tf: the decay, the weight of the old value (0.99). */
+  momentum?: number;
+  convention?: BatchNormConvention; // default 'torch'
+}
+
+interface Plan {
+  nFeat: number;
+  nRed: number;
+  featShape: number[]; // the kept dims, in order: the shape of scale, offset and the statistics
+  kept: { shape: number[]; stride: number[] };
+  red: { shape: number[]; stride: number[] };
+}
+
+/** Splits x into kept (feature) and reduced dims, merging neighbours of the same kind (size-1 dims dropped). */
+function plan(shape: Shape, axes: number[]): Plan {
+  const strides = stridesOf(shape);
+  const kept = { shape: [] as number[], stride: [] as number[] };
+  const red = { shape: [] as number[], stride: [] as number[] };
+  let last: 'kept' | 'red' | null = null;
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const kind = axes.includes(i) ? 'red' : 'kept';
+    const g = kind === 'red' ? red : kept;
+    if (last === kind) {
+      g.shape[g.shape.length - 1]! *= d;
+      g.stride[g.stride.length - 1] = strides[i]!;
+    } else {
+      g.shape.push(d);
+      g.stride.push(strides[i]!);
+    }
+    last = kind;
+  });
+  if (kept.shape.length > 4 || red.shape.length > 4) {
+    throw new Error(
+      `batchNorm over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`,
+    );
+  }
+  const prod = (v: number[]) => v.reduce((q, d) => q * d, 1);
+  const featShape = shape.filter((_, i) => !axes.includes(i));
+  return { nFeat: prod(kept.shape), nRed: prod(red.shape), featShape, kept, red };
+}
+
+function uniforms(pl: Plan, o: { eps: number; affine: boolean; training: boolean; keep?: number; unbias?: number }) {
+  const v4 = (v: number[]) => [...v, 0, 0, 0, 0].slice(0, 4);
+  return {
+    n_feat: pl.nFeat,
+    n_red: pl.nRed,
+    n: pl.nFeat * pl.nRed,
+    kept_rank: pl.kept.shape.length,
+    red_rank: pl.red.shape.length,
+    affine: o.affine ? 1 : 0,
+    training: o.training ? 1 : 0,
+    eps: o.eps,
+    keep: o.keep ?? 0,
+    unbias: o.unbias ?? 1,
+    kept_shape: v4(pl.kept.shape),
+    kept_stride: v4(pl.kept.stride),
+    red_shape: v4(pl.red.shape),
+    red_stride: v4(pl.red.stride),
+  };
+}
+
+function checkFeatureTensor(t: Tensor | null | undefined, pl: Plan, what: string, xShape: Shape): void {
+  if (!t) return;
+  if (t.dtype !== 'f32' || t.size !== pl.nFeat || !sameShape(t.shape, pl.featShape)) {
+    throw new Error(
+      `batchNorm: ${what} is ${t.dtype} ${fmtShape(t.shape)}; for x ${fmtShape(xShape)} it must be f32 ` +
+        `${fmtShape(pl.featShape)} (the dims that are not reduced)`,
+    );
+  }
+}
+
+/**
+ * Batch normalisation of x over `axes`; see the file header for the two conventions. Gradients flow to x,
+ * scale and offset (in training through the batch mean and variance); the running statistics are buffers,
+ * never differentiated.
+ */
+export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
+  if (x.dtype !== 'f32') throw new Error(`batchNorm: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
+  const axes = normAxes(x.rank, o.axes);
+  const pl = plan(x.shape, axes);
+  const convention = o.convention ?? 'torch';
+  const eps = o.eps ?? 1e-5;
+  const momentum = o.momentum ?? (convention === 'torch' ? 0.1 : 0.99);
+  const scale = o.scale ?? null;
+  const offset = o.offset ?? null;
+  checkFeatureTensor(scale, pl, 'scale', x.shape);
+  checkFeatureTensor(offset, pl, 'offset', x.shape);
+  checkFeatureTensor(o.running?.mean, pl, 'running.mean', x.shape);
+  checkFeatureTensor(o.running?.var, pl, 'running.var', x.shape);
+  if ((scale === null) !== (offset === null)) {
+    throw new Error('batchNorm: give both scale and offset, or neither (pass ones / zeros for a missing one)');
+  }
+  if (!o.training && !o.running) {
+    throw new Error('batchNorm: evaluation (training: false) normalises by running statistics; pass `running`');
+  }
+  if (o.training && convention === 'torch' && pl.nRed < 2) {
+    throw new Error(
+      `batchNorm: training needs more than 1 value per feature (x ${fmtShape(x.shape)} over axes [${axes}]), ` +
+        'as in PyTorch',
+    );
+  }
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum ${momentum} is outside [0, 1]`);
+
+  const affine = scale !== null;
+  const parents = [x, ...(affine ? [scale!, offset!] : [])];
+  const needGrad = isGradEnabled() && parents.some((t) => t.requiresGrad);
+  const u = uniforms(pl, {
+    eps,
+    affine,
+    training: o.training,
+    keep: convention === 'torch' ? 1 - momentum : momentum,
+    unbias: convention === 'torch' && pl.nRed > 1 ? pl.nRed / (pl.nRed - 1) : 1,
+  });
+  const g = gpu();
+  const wide = pl.nRed >= WIDE_FROM;
+
+  // The statistics this call normalises by: the batch's, or (eval) a copy of the running ones when the
+  // backward pass will need them (a later training step updates the running buffers in place).
+  let mean: Tensor;
+  let vari: Tensor;
+  if (o.training) {
+    mean = Tensor.empty(pl.featShape);
+    vari = Tensor.empty(pl.featShape);
+    g.dispatch(
+      { shader: 'batchnorm', entry: wide ? 'stats_wide' : 'stats_rows' },
+      { x: x.ref, mean_out: mean.ref, var_out: vari.ref },
+      u,
+      wide ? groups1d(pl.nFeat, 1) : groups1d(pl.nFeat),
+      'batchnorm_stats',
+    );
+    if (o.running) {
+      g.dispatch(
+        { shader: 'batchnorm', entry: 'update_running' },
+        { mean_in: mean.ref, var_in: vari.ref, run_mean: o.running.mean.ref, run_var: o.running.var.ref },
+        u,
+        groups1d(pl.nFeat),
+        'batchnorm_running',
+      );
+    }
+  } else {
+    mean = needGrad ? copyOf(o.running!.mean) : o.running!.mean;
+    vari = needGrad ? copyOf(o.running!.var) : o.running!.var;
+  }
+
+  const y = Tensor.empty(x.shape);
+  // Without scale and offset their bindings hold the mean (never read: affine = 0).
+  const stand = mean.ref;
+  g.dispatch(
+    { shader: 'batchnorm', entry: 'normalize' },
+    {
+      x: x.ref,
+      mean_in: mean.ref,
+      var_in: vari.ref,
+      scale: scale?.ref ?? stand,
+      offset: offset?.ref ?? stand,
+      y: y.ref,
+    },
+    u,
+    groups1d(x.size),
+    'batchnorm',
+  );
+  if (!needGrad) {
+    if (o.training) {
+      mean.dispose();
+      vari.dispose();
+    }
+    return y;
+  }
+
+  // doffset = sum dy, dscale = sum dy xhat, dx = scale rstd (dy - (doffset + xhat dscale) / n) in training
+  return record(y, 'batch_norm', parents, (dy) => {
+    const dx = Tensor.empty(x.shape);
+    const dscale = Tensor.empty(pl.featShape);
+    const doffset = Tensor.empty(pl.featShape);
+    const buffers: Record<string, BufferRef> = {
+      x: x.ref,
+      dy: dy.ref,
+      mean_in: mean.ref,
+      var_in: vari.ref,
+      scale: scale?.ref ?? stand,
+      dx: dx.ref,
+      dscale: dscale.ref,
+      doffset: doffset.ref,
+    };
+    gpu().dispatch(
+      { shader: 'batchnorm', entry: wide ? 'backward_wide' : 'backward_rows' },
+      buffers,
+      u,
+      wide ? groups1d(pl.nFeat, 1) : groups1d(pl.nFeat),
+      'batchnorm_backward',
+    );
+    return affine ? [dx, dscale, doffset] : [dx];
+  });
+}
+
+// ---- float64 CPU reference --------------------------------------------------------------------------
+
+export interface CpuBatchNormResult {
+  y: Float64Array;
+  mean: Float64Array; // the statistics used (batch or running)
+  var: Float64Array; // biased batch variance, or the running variance
+  runningMean?: Float64Array; // after the update (training with running statistics)
+  runningVar?: Float64Array;
+}
+
+/** batchNorm in float64 over flat row-major data; scale/offset/running flat over the kept dims. */
+export function cpuBatchNorm(
+  data: ArrayLike<number>,
+  shape: Shape,
+  o: {
+    axes: readonly number[];
+    scale?: ArrayLike<number> | null;
+    offset?: ArrayLike<number> | null;
+    eps?: number;
+    training: boolean;
+    running?: { mean: ArrayLike<number>; var: ArrayLike<number> };
+    momentum?: number;
+    convention?: BatchNormConvention;
+  },
+): CpuBatchNormResult {
+  const axes = normAxes(shape.length, o.axes);
+  const strides = stridesOf(shape);
+  const convention = o.convention ?? 'torch';
+  const eps = o.eps ?? 1e-5;
+  const momentum = o.momentum ?? (convention === 'torch' ? 0.1 : 0.99);
+  const keptAxes = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const nFeat = keptAxes.reduce((q, a) => q * shape[a]!, 1);
+  const nRed = axes.reduce((q, a) => q * shape[a]!, 1);
+  const n = nFeat * nRed;
+  // feature of every flat position
+  const feat = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let f = 0;
+    for (const a of keptAxes) f = f * shape[a]! + (Math.floor(i / strides[a]!) % shape[a]!);
+    feat[i] = f;
+  }
+  const mean = new Float64Array(nFeat);
+  const vari = new Float64Array(nFeat);
+  const out: CpuBatchNormResult = { y: new Float64Array(n), mean, var: vari };
+  if (o.training) {
+    for (let i = 0; i < n; i++) mean[feat[i]!] += data[i]! / nRed;
+    for (let i = 0; i < n; i++) vari[feat[i]!] += (data[i]! - mean[feat[i]!]!) ** 2 / nRed;
+    if (o.running) {
+      const keep = convention === 'torch' ? 1 - momentum : momentum;
+      const unbias = convention === 'torch' && nRed > 1 ? nRed / (nRed - 1) : 1;
+      out.runningMean = Float64Array.from(o.running.mean, (r, f) => keep * r + (1 - keep) * mean[f]!);
+      out.runningVar = Float64Array.from(o.running.var, (r, f) => keep * r + (1 - keep) * vari[f]! * unbias);
+    }
+  } else {
+    if (!o.running) throw new Error('cpuBatchNorm: evaluation needs running statistics');
+    mean.set(o.running.mean);
+    vari.set(o.running.var);
+  }
+  for (let i = 0; i < n; i++) {
+    const f = feat[i]!;
+    const xhat = (data[i]! - mean[f]!) / Math.sqrt(vari[f]! + eps);
+    out.y[i] = o.scale ? xhat * o.scale[f]! + o.offset![f]! : xhat;
+  }
+  return out;
+}
