@@ -71,7 +71,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== 4 * n) {
       throw fail(`tensor '${name}' shape [${e.shape}] does not match its data_offsets [${begin}, ${end}] (data: ${dataLen} bytes)`);
     }
-    const copy = bytes.slice(dataStart + begin, dataStart + end); // aligned copy
+    // An aligned copy of its own (a Node Buffer's slice() would share the whole pool's memory).
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
     const data = e.dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
     tensors[name] = { dtype: e.dtype, shape: e.shape, data };
   }
