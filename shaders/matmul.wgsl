@@ -17,7 +17,7 @@
 // operand's contiguous dimension fastest (the col stride is 1, or else the rows are), so that
 // neighbouring threads read neighbouring words of the operand.
 //
-// Small outputs. When M or N is below 16, most of a 32x32 tile would be padding, and the barriers of the
+// Small outputs. When M or N is below 8, most of a 32x32 tile would be padding, and the barriers of the
 // tiled kernel cost more than the arithmetic (a population of 500 tiny networks is 500 such products):
 // matmul_small gives each output element one thread that walks K, with no workgroup memory at all.
 //
@@ -131,4 +131,44 @@ fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
     ib += p.b_row;
   }
   c[i] = s;
+}
+
+// Register blocking without workgroup memory: the same 32x32 tile per workgroup and 4x4 block per thread
+// as `matmul`, but each thread reads its 4 values of op(a) and 4 of op(b) per k straight from the buffers.
+// No barriers: on a CPU implementation (SwiftShader) a barrier means switching between all 64 threads
+// of the workgroup, which costs more than the reuse it buys; its caches do what workgroup memory would.
+@compute @workgroup_size(8, 8)
+fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row0 = wg.y * TILE_M + lid.y;
+  let col0 = wg.x * TILE_N + lid.x;
+  let a_base = wg.z * p.a_batch;
+  let b_base = wg.z * p.b_batch;
+  // rows row0 + 8 i, columns col0 + 8 j; out-of-range rows and columns read row/column 0 and are not written
+  var ra = vec4u(0u);
+  var cb = vec4u(0u);
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + i * THREADS_Y;
+    ra[i] = a_base + select(0u, r, r < p.m) * p.a_row;
+    let q = col0 + i * THREADS_X;
+    cb[i] = b_base + select(0u, q, q < p.n) * p.b_col;
+  }
+  var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  for (var kk = 0u; kk < p.k; kk++) {
+    let ka = kk * p.a_col;
+    let kb = kk * p.b_row;
+    let bv = vec4f(b[cb.x + kb], b[cb.y + kb], b[cb.z + kb], b[cb.w + kb]);
+    acc[0] = fma(vec4f(a[ra.x + ka]), bv, acc[0]);
+    acc[1] = fma(vec4f(a[ra.y + ka]), bv, acc[1]);
+    acc[2] = fma(vec4f(a[ra.z + ka]), bv, acc[2]);
+    acc[3] = fma(vec4f(a[ra.w + ka]), bv, acc[3]);
+  }
+  let c_base = wg.z * p.m * p.n;
+  for (var i = 0u; i < 4u; i++) {
+    let row = row0 + i * THREADS_Y;
+    if (row >= p.m) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + j * THREADS_X;
+      if (col < p.n) { c[c_base + row * p.n + col] = acc[i][j]; }
+    }
+  }
 }

@@ -1,5 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { cpuMatmul, matmul } from '../src/ops/matmul.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpuMatmul, matmul, useMatmulKernel } from '../src/ops/matmul.js';
 import { backward, requireGrad, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { cpuRng, expectClose, setupGpu } from './helpers.js';
@@ -57,70 +57,76 @@ describe('matmul CPU reference', () => {
   });
 });
 
-describe('matmul forward', () => {
-  // (M, K, N): odd sizes, a single element, exact multiples of the 32 x 32 output tile and of the 16-deep
-  // K slice, several tiles with ragged edges, a long K.
-  const sizes = [
-    [1, 1, 1],
-    [3, 5, 7],
-    [17, 33, 9],
-    [65, 3, 33],
-    [1, 200, 3],
-    [32, 16, 32],
-    [64, 32, 64],
-    [70, 45, 66],
-    [128, 128, 128],
-  ];
-  for (const [tA, tB] of FLAGS) {
-    it(`2-D, transA=${tA} transB=${tB}`, async () => {
-      for (const [i, [m, k, n]] of sizes.entries()) await checkForward(m!, k!, n!, [[], []], tA, tB, 100 + i);
-    });
-  }
+// Each of the three kernels is held to the reference on every shape; the automatic choice is used by the
+// backward tests below.
+for (const kernel of ['tiled', 'regs', 'small'] as const)
+  describe(`matmul forward (${kernel} kernel)`, () => {
+    beforeAll(() => useMatmulKernel(kernel));
+    afterAll(() => useMatmulKernel(null));
 
-  const layouts: [string, Layout][] = [
-    ['equal batch (3)', [[3], [3]]],
-    [
-      'equal batch (2, 3)',
+    // (M, K, N): odd sizes, a single element, exact multiples of the 32 x 32 output tile and of the 16-deep
+    // K slice, several tiles with ragged edges, a long K.
+    const sizes = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [17, 33, 9],
+      [65, 3, 33],
+      [1, 200, 3],
+      [32, 16, 32],
+      [64, 32, 64],
+      [70, 45, 66],
+      [128, 128, 128],
+    ];
+    for (const [tA, tB] of FLAGS) {
+      it(`2-D, transA=${tA} transB=${tB}`, async () => {
+        for (const [i, [m, k, n]] of sizes.entries()) await checkForward(m!, k!, n!, [[], []], tA, tB, 100 + i);
+      });
+    }
+
+    const layouts: [string, Layout][] = [
+      ['equal batch (3)', [[3], [3]]],
       [
-        [2, 3],
-        [2, 3],
+        'equal batch (2, 3)',
+        [
+          [2, 3],
+          [2, 3],
+        ],
       ],
-    ],
-    ['a 2-D, broadcast over b (3)', [[], [3]]],
-    ['b 2-D, broadcast over a (2, 3)', [[2, 3], []]],
-  ];
-  for (const [what, layout] of layouts) {
-    it(`batched: ${what}, all transposes`, async () => {
-      for (const [j, [tA, tB]] of FLAGS.entries()) {
-        await checkForward(17, 33, 9, layout, tA, tB, 200 + j);
-        await checkForward(70, 45, 66, layout, tA, tB, 300 + j);
-      }
+      ['a 2-D, broadcast over b (3)', [[], [3]]],
+      ['b 2-D, broadcast over a (2, 3)', [[2, 3], []]],
+    ];
+    for (const [what, layout] of layouts) {
+      it(`batched: ${what}, all transposes`, async () => {
+        for (const [j, [tA, tB]] of FLAGS.entries()) {
+          await checkForward(17, 33, 9, layout, tA, tB, 200 + j);
+          await checkForward(70, 45, 66, layout, tA, tB, 300 + j);
+        }
+      });
+    }
+
+    it('K = 0 gives zeros; M = 0 an empty result', async () => {
+      const a = tensor([], [3, 0]);
+      const b = tensor([], [0, 4]);
+      const c = matmul(a, b);
+      expect(c.shape).toEqual([3, 4]);
+      expect(Array.from(await c.data())).toEqual(new Array(12).fill(0));
+      const z = tensor([], [0, 5]);
+      const w = tensor(new Float32Array(10), [5, 2]);
+      const e = matmul(z, w);
+      expect(e.shape).toEqual([0, 2]);
+      for (const t of [a, b, c, z, w, e]) t.dispose();
     });
-  }
 
-  it('K = 0 gives zeros; M = 0 an empty result', async () => {
-    const a = tensor([], [3, 0]);
-    const b = tensor([], [0, 4]);
-    const c = matmul(a, b);
-    expect(c.shape).toEqual([3, 4]);
-    expect(Array.from(await c.data())).toEqual(new Array(12).fill(0));
-    const z = tensor([], [0, 5]);
-    const w = tensor(new Float32Array(10), [5, 2]);
-    const e = matmul(z, w);
-    expect(e.shape).toEqual([0, 2]);
-    for (const t of [a, b, c, z, w, e]) t.dispose();
+    it('an empty batch gives an empty result, and a zero gradient to a broadcast operand', async () => {
+      const x = requireGrad(tensor([], [0, 3, 4]));
+      const w = requireGrad(tensor(new Float32Array(20).fill(1), [5, 4]));
+      const y = matmul(x, w, false, true);
+      expect(y.shape).toEqual([0, 3, 5]);
+      backward(y, tensor([], [0, 3, 5]));
+      expect(Array.from(await w.grad!.data())).toEqual(new Array(20).fill(0));
+      for (const t of [x, w, y, w.grad!, x.grad!]) t.dispose();
+    });
   });
-
-  it('an empty batch gives an empty result, and a zero gradient to a broadcast operand', async () => {
-    const x = requireGrad(tensor([], [0, 3, 4]));
-    const w = requireGrad(tensor(new Float32Array(20).fill(1), [5, 4]));
-    const y = matmul(x, w, false, true);
-    expect(y.shape).toEqual([0, 3, 5]);
-    backward(y, tensor([], [0, 3, 5]));
-    expect(Array.from(await w.grad!.data())).toEqual(new Array(20).fill(0));
-    for (const t of [x, w, y, w.grad!, x.grad!]) t.dispose();
-  });
-});
 
 describe('matmul backward', () => {
   // Small shapes (finite differences cost one CPU matmul per input element), still crossing 32-row

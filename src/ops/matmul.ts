@@ -9,8 +9,29 @@ import { sum } from './reduce.js';
 
 /** Rows and columns of the output per workgroup: TILE_M and TILE_N in shaders/matmul.wgsl. */
 const TILE = 32;
-/** Below this many rows or columns of output, a thread per output beats the tiled kernel (see the WGSL). */
-const SMALL = 16;
+/** Below this many rows or columns of output, a thread per output beats the tiled kernels (see the WGSL). */
+const SMALL = 8;
+
+/**
+ * The three kernels of shaders/matmul.wgsl: `tiled` stages tiles in workgroup memory (best on GPUs),
+ * `regs` blocks in registers with no workgroup memory (2x faster on SwiftShader, measured in bench/),
+ * `small` is a thread per output (products with few rows or columns).
+ */
+export type MatmulKernel = 'tiled' | 'regs' | 'small';
+let forced: MatmulKernel | null = null;
+
+/** Forces one kernel (tests, benchmarks); null restores the automatic choice. */
+export function useMatmulKernel(k: MatmulKernel | null): void {
+  forced = k;
+}
+
+function chooseKernel(m: number, n: number): MatmulKernel {
+  if (forced) return forced;
+  if (m < SMALL || n < SMALL) return 'small';
+  return gpu().adapter.fallback ? 'regs' : 'tiled';
+}
+
+const ENTRY: Record<MatmulKernel, string> = { tiled: 'matmul', regs: 'matmul_regs', small: 'matmul_small' };
 
 interface MatmulShape {
   batch: number[]; // the output's leading dims
@@ -80,11 +101,10 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     batch,
   };
   const buffers = { a: a.ref, b: b.ref, c: out.ref };
-  if (m < SMALL || n < SMALL) {
-    gpu().dispatch({ shader: 'matmul', entry: 'matmul_small' }, buffers, uniforms, groups1d(batch * m * n), 'matmul_small');
-  } else {
-    gpu().dispatch({ shader: 'matmul', entry: 'matmul' }, buffers, uniforms, [Math.ceil(n / TILE), Math.ceil(m / TILE), batch], 'matmul');
-  }
+  const kernel = chooseKernel(m, n);
+  const groups: [number, number, number] =
+    kernel === 'small' ? groups1d(batch * m * n) : [Math.ceil(n / TILE), Math.ceil(m / TILE), batch];
+  gpu().dispatch({ shader: 'matmul', entry: ENTRY[kernel] }, buffers, uniforms, groups, `matmul_${kernel}`);
   return record(out, 'matmul', [a, b], (dc) => [
     a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
     b.requiresGrad ? sumBatch(matmulGradB(a, dc, transA, transB), s.bBatched) : null,
