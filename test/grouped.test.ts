@@ -10,7 +10,12 @@ beforeAll(setupGpu);
 describe('grouped linear layers', () => {
   it('equal G separate layers, forward and backward', async () => {
     const [G, B, I, O] = [5, 7, 6, 3];
-    const layer = new GroupedLinear(G, I, O, Array.from({ length: G }, (_, g) => new Rng(100 + g)));
+    const layer = new GroupedLinear(
+      G,
+      I,
+      O,
+      Array.from({ length: G }, (_, g) => new Rng(100 + g)),
+    );
     const x = requireGrad(tensor(cpuRng(3).uniform(G * B * I), [G, B, I]));
     const y = scope(() => {
       const out = layer.forward(x);

@@ -54,14 +54,19 @@ describe('PyTorch 1.13 parity on Iris', () => {
       a.steps,
     );
     expectClose(losses, a.losses, 1e-5, 0, 'Adam losses');
-    for (const [k, v] of Object.entries(a.final as Dict)) expectClose(state[k]!.data, (v as number[]).flat() as number[], 1e-4, 1e-5, `Adam final ${k}`);
+    for (const [k, v] of Object.entries(a.final as Dict))
+      expectClose(state[k]!.data, (v as number[]).flat() as number[], 1e-4, 1e-5, `Adam final ${k}`);
   });
 
   it('SGD with momentum: 20 losses to 1e-5 relative', async () => {
     const s = fixture.sgd;
-    const { losses, state } = await run((p) => new SGD(p, { lr: s.lr, momentum: s.momentum, weightDecay: s.weight_decay }), s.losses.length);
+    const { losses, state } = await run(
+      (p) => new SGD(p, { lr: s.lr, momentum: s.momentum, weightDecay: s.weight_decay }),
+      s.losses.length,
+    );
     expectClose(losses, s.losses, 1e-5, 0, 'SGD losses');
-    for (const [k, v] of Object.entries(s.final as Dict)) expectClose(state[k]!.data, (v as number[]).flat() as number[], 1e-4, 1e-5, `SGD final ${k}`);
+    for (const [k, v] of Object.entries(s.final as Dict))
+      expectClose(state[k]!.data, (v as number[]).flat() as number[], 1e-4, 1e-5, `SGD final ${k}`);
   });
 });
 
@@ -74,7 +79,11 @@ describe('memory', () => {
     const opt = new Adam(model.parameters(), { lr: 0.01 });
     const step = (s: number) =>
       scope(() => {
-        const rows = tensor(Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % 100), [16], 'i32');
+        const rows = tensor(
+          Int32Array.from({ length: 16 }, (_, i) => (s * 16 + i) % 100),
+          [16],
+          'i32',
+        );
         opt.zeroGrad();
         const loss = crossEntropy(model.forward(gatherRows(x, rows)), gatherRows(y, rows));
         backward(loss);

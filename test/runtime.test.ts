@@ -18,13 +18,20 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 
 describe('runtime', () => {
   it('names the shader, line and column of a compile error', async () => {
-    gpu().kernels.register('broken_test', 'fn f() -> u32 {\n  return 1.5;\n}\n@compute @workgroup_size(1) fn main() {}\n');
-    await expect(gpu().kernels.get({ shader: 'broken_test', entry: 'main' })).rejects.toThrow(/broken_test:2:10: .*\n.*return 1\.5;/);
+    gpu().kernels.register(
+      'broken_test',
+      'fn f() -> u32 {\n  return 1.5;\n}\n@compute @workgroup_size(1) fn main() {}\n',
+    );
+    await expect(gpu().kernels.get({ shader: 'broken_test', entry: 'main' })).rejects.toThrow(
+      /broken_test:2:10: .*\n.*return 1\.5;/,
+    );
   });
 
   it('names a missing entry point and a wrong uniform field', async () => {
     gpu().kernels.register('scale_test', SCALE);
-    await expect(gpu().kernels.get({ shader: 'scale_test', entry: 'nope' })).rejects.toThrow(/no compute entry point 'nope' \(it has: main\)/);
+    await expect(gpu().kernels.get({ shader: 'scale_test', entry: 'nope' })).rejects.toThrow(
+      /no compute entry point 'nope' \(it has: main\)/,
+    );
     const y = tensor([1, 2, 3]);
     gpu().dispatch({ shader: 'scale_test', entry: 'main' }, { y: y.ref }, { n: 3, kk: 2 }, [1, 1, 1]);
     await expect(gpu().flush()).rejects.toThrow(/no field 'kk'/);
@@ -109,7 +116,10 @@ describe('runtime', () => {
 
 describe('runtime errors', () => {
   it('an error in an automatic (batch-full) submit is thrown by the next flush', async () => {
-    gpu().kernels.register('broken_auto', 'fn f() -> u32 {\n  return 1.5;\n}\n@compute @workgroup_size(1) fn main() {}\n');
+    gpu().kernels.register(
+      'broken_auto',
+      'fn f() -> u32 {\n  return 1.5;\n}\n@compute @workgroup_size(1) fn main() {}\n',
+    );
     const old = gpu().maxBatch;
     gpu().maxBatch = 1;
     try {

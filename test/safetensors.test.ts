@@ -12,7 +12,7 @@ describe('safetensors', () => {
       { 'real.weights': { dtype: 'F32', shape: [3, 4], data: w }, labels: { dtype: 'I32', shape: [3], data: y } },
       { note: 'hello' },
     );
-    expect(((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8)).toBe(0); // data is 8-byte aligned
+    expect((8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 8).toBe(0); // data is 8-byte aligned
     const f = decodeSafetensors(bytes);
     expect(f.metadata).toEqual({ note: 'hello' });
     expect(f.tensors['real.weights']!.shape).toEqual([3, 4]);
@@ -31,8 +31,12 @@ describe('safetensors', () => {
 
   it('gives a clear error for a corrupt or truncated file', () => {
     const good = encodeSafetensors({ a: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
-    expect(() => decodeSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(/x\.safetensors: .*shorter than the 8-byte/);
-    expect(() => decodeSafetensors(good.subarray(0, good.length - 4), 'x.safetensors')).toThrow(/'a' shape \[4\] does not match its data_offsets/);
+    expect(() => decodeSafetensors(good.subarray(0, 5), 'x.safetensors')).toThrow(
+      /x\.safetensors: .*shorter than the 8-byte/,
+    );
+    expect(() => decodeSafetensors(good.subarray(0, good.length - 4), 'x.safetensors')).toThrow(
+      /'a' shape \[4\] does not match its data_offsets/,
+    );
     const bad = good.slice();
     bad[9] = 0x7b; // break the JSON
     bad[10] = 0x7b;
@@ -43,10 +47,14 @@ describe('safetensors', () => {
   });
 
   it('names the tensor and both shapes when a shape is wrong', () => {
-    const f = decodeSafetensors(encodeSafetensors({ 'real.weights': { dtype: 'F32', shape: [2, 14], data: new Float32Array(28) } }));
+    const f = decodeSafetensors(
+      encodeSafetensors({ 'real.weights': { dtype: 'F32', shape: [2, 14], data: new Float32Array(28) } }),
+    );
     expect(() => expectTensor(f, 'real.weights', [-1, 15], 'zoo.safetensors')).toThrow(
       "zoo.safetensors: tensor 'real.weights' has shape [2,14], expected [*,15]",
     );
-    expect(() => expectTensor(f, 'g1.weights', [-1, 15], 'zoo.safetensors')).toThrow(/no tensor 'g1.weights' \(it has: real.weights\)/);
+    expect(() => expectTensor(f, 'g1.weights', [-1, 15], 'zoo.safetensors')).toThrow(
+      /no tensor 'g1.weights' \(it has: real.weights\)/,
+    );
   });
 });

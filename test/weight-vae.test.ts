@@ -42,7 +42,11 @@ describe('weight VAEs on small zoos', () => {
 
   it('the enhanced VAE loss decreases and its samples beat chance', async () => {
     const zoo = await trainZoo(ZOO_SETS[2]!, split, { models: 64, epochs: 60 });
-    const t = await trainEnhancedVae(zoo.vectors, { lr: 0.01, weightDecay: 0, batchSize: 16, epochs: 15, patience: 10 }, 1);
+    const t = await trainEnhancedVae(
+      zoo.vectors,
+      { lr: 0.01, weightDecay: 0, batchSize: 16, epochs: 15, patience: 10 },
+      1,
+    );
     expect(t.losses.at(-1)!).toBeLessThan(t.losses[0]!);
     const g = await sampleEnhancedVae(t, 64, 2);
     t.vae.dispose();

@@ -6,7 +6,7 @@ import { expectClose, setupGpu } from './helpers.js';
 beforeAll(setupGpu);
 
 const split = irisSplit();
-const [real, scrambled, real2] = ZOO_SETS as [typeof ZOO_SETS[0], typeof ZOO_SETS[0], typeof ZOO_SETS[0]];
+const [real, scrambled, real2] = ZOO_SETS as [(typeof ZOO_SETS)[0], (typeof ZOO_SETS)[0], (typeof ZOO_SETS)[0]];
 
 describe('Iris model zoo', () => {
   // Linear(4,3) on raw features at lr 0.005 learns slowly: PyTorch 1.13 reaches 81% mean test accuracy

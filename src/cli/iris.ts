@@ -14,7 +14,12 @@ import { irisSplit } from '../data/iris.js';
 import { fileCheckpointer } from '../io/checkpoint.js';
 import { readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
 import { expectTensor, type SafeTensor } from '../io/safetensors.js';
-import { type EnhancedPreset, ENHANCED_PRESETS, sampleEnhancedVae, trainEnhancedVae } from '../models/enhanced-vae-train.js';
+import {
+  type EnhancedPreset,
+  ENHANCED_PRESETS,
+  sampleEnhancedVae,
+  trainEnhancedVae,
+} from '../models/enhanced-vae-train.js';
 import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
 import { sampleWeightVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
 import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, type ZooSet } from '../models/zoo.js';
@@ -59,7 +64,13 @@ export async function irisZoo(opts: IrisOptions): Promise<void> {
       format: 'weightgen iris zoo v1',
       layout: 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
       sets: JSON.stringify(ZOO_SETS),
-      training: JSON.stringify({ optimizer: 'Adam', lr: 0.005, epochs: opts.zooEpochs, batch: 16, loss: 'cross-entropy' }),
+      training: JSON.stringify({
+        optimizer: 'Adam',
+        lr: 0.005,
+        epochs: opts.zooEpochs,
+        batch: 16,
+        loss: 'cross-entropy',
+      }),
     };
     writeSafetensors(join(opts.run, ZOO_FILE), tensors, meta);
     const acc = z.testAccuracy.reduce((s, a) => s + a, 0) / opts.models;
@@ -110,7 +121,14 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<voi
   const p1 = vaePreset(opts);
   const bar1 = new Progress(`VAE on M1 (${opts.preset}: batch ${p1.batchSize}, lr ${p1.lr})`, p1.epochs);
   const ckpt1 = fileCheckpointer(join(opts.run, 'vae-m1.ckpt.safetensors'), Math.max(1, Math.floor(p1.epochs / 20)));
-  const vae = await trainWeightVae(real.weights, 15, p1, opts.seed, (e, l) => bar1.update(e + 1, `loss ${l.toFixed(4)}`), ckpt1);
+  const vae = await trainWeightVae(
+    real.weights,
+    15,
+    p1,
+    opts.seed,
+    (e, l) => bar1.update(e + 1, `loss ${l.toFixed(4)}`),
+    ckpt1,
+  );
   const g1 = sample ? await sampleWeightVae(vae, opts.samples, opts.seed + 1) : null;
   vae.vae.dispose();
 
@@ -118,7 +136,13 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<voi
   const p2 = evaePreset(opts);
   const bar2 = new Progress(`enhanced VAE on M2 (${opts.preset}: batch ${p2.batchSize}, lr ${p2.lr})`, p2.epochs);
   const ckpt2 = fileCheckpointer(join(opts.run, 'vae-m2.ckpt.safetensors'), Math.max(1, Math.floor(p2.epochs / 20)));
-  const evae = await trainEnhancedVae(real2.weights, p2, opts.seed, (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`), ckpt2);
+  const evae = await trainEnhancedVae(
+    real2.weights,
+    p2,
+    opts.seed,
+    (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`),
+    ckpt2,
+  );
   const g2 = sample ? await sampleEnhancedVae(evae, opts.samples, opts.seed + 2) : null;
   evae.vae.dispose();
   if (!g1 || !g2) return;
@@ -136,7 +160,8 @@ export function irisTable1(opts: IrisOptions): Table1Row[] {
   const genPath = join(opts.run, GEN_FILE);
   if (!existsSync(genPath)) throw new Error(`${genPath} does not exist: run \`weightgen iris sample\` first`);
   const gen = readSafetensors(genPath);
-  const acc = (f: typeof zoo, name: string, path: string) => expectTensor(f, `${name}.test_accuracy`, [-1], path).data as Float32Array;
+  const acc = (f: typeof zoo, name: string, path: string) =>
+    expectTensor(f, `${name}.test_accuracy`, [-1], path).data as Float32Array;
   const zp = join(opts.run, ZOO_FILE);
   const rows = [
     table1Row('R1', acc(zoo, 'real', zp)),

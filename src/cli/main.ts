@@ -70,7 +70,9 @@ async function irisMlp(flags: Map<string, string>): Promise<void> {
   console.log('training loss per epoch:');
   console.log(textPlot(r.losses));
   console.log(`final loss ${r.losses.at(-1)?.toFixed(4)}`);
-  console.log(`train accuracy ${(100 * r.trainAccuracy).toFixed(1)}%   test accuracy ${(100 * r.testAccuracy).toFixed(1)}% (50 rows)`);
+  console.log(
+    `train accuracy ${(100 * r.trainAccuracy).toFixed(1)}%   test accuracy ${(100 * r.testAccuracy).toFixed(1)}% (50 rows)`,
+  );
   if (profile) console.log(`\n${gpu.profiler.table()}`);
 }
 
@@ -80,7 +82,8 @@ async function iris(args: string[]): Promise<void> {
   if (!steps.includes(step)) throw new Error(`iris: unknown step '${step}'; one of ${steps.join(', ')}`);
   const flags = parseFlags(args);
   const preset = flags.get('preset') ?? 'default';
-  if (preset !== 'default' && preset !== 'faithful') throw new Error(`--preset ${preset}: expected default or faithful`);
+  if (preset !== 'default' && preset !== 'faithful')
+    throw new Error(`--preset ${preset}: expected default or faithful`);
   const opts: IrisOptions = {
     run: flags.get('run') ?? 'runs/iris',
     preset,

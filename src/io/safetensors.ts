@@ -18,15 +18,20 @@ export interface SafeFile {
 
 const HEADER_LIMIT = 100 * 2 ** 20; // a header above 100 MiB means a corrupt file
 
-export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, SafeTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     const n = t.shape.reduce((p, d) => p * d, 1);
-    if (n !== t.data.length) throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape [${t.shape}]`);
+    if (n !== t.data.length)
+      throw new Error(`safetensors: '${name}' has ${t.data.length} values for shape [${t.shape}]`);
     const expect = t.dtype === 'F32' ? Float32Array : Int32Array;
-    if (!(t.data instanceof expect)) throw new Error(`safetensors: '${name}' is ${t.dtype} but its data is not a ${expect.name}`);
+    if (!(t.data instanceof expect))
+      throw new Error(`safetensors: '${name}' is ${t.dtype} but its data is not a ${expect.name}`);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
@@ -65,11 +70,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const tensors: Record<string, SafeTensor> = {};
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    if (e?.dtype !== 'F32' && e?.dtype !== 'I32') throw fail(`tensor '${name}' has dtype ${e?.dtype}; only F32 and I32 are read`);
+    if (e?.dtype !== 'F32' && e?.dtype !== 'I32')
+      throw fail(`tensor '${name}' has dtype ${e?.dtype}; only F32 and I32 are read`);
     const [begin, end] = e.data_offsets ?? [];
     const n = (e.shape as number[]).reduce((p, d) => p * d, 1);
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== 4 * n) {
-      throw fail(`tensor '${name}' shape [${e.shape}] does not match its data_offsets [${begin}, ${end}] (data: ${dataLen} bytes)`);
+      throw fail(
+        `tensor '${name}' shape [${e.shape}] does not match its data_offsets [${begin}, ${end}] (data: ${dataLen} bytes)`,
+      );
     }
     // An aligned copy of its own (a Node Buffer's slice() would share the whole pool's memory).
     const copy = new Uint8Array(end - begin);
@@ -85,7 +93,9 @@ export function expectTensor(file: SafeFile, name: string, shape: number[], sour
   const t = file.tensors[name];
   if (!t) throw new Error(`${source}: no tensor '${name}' (it has: ${Object.keys(file.tensors).join(', ') || 'none'})`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => shape[i] !== -1 && d !== shape[i])) {
-    throw new Error(`${source}: tensor '${name}' has shape [${t.shape}], expected [${shape.map((d) => (d === -1 ? '*' : d))}]`);
+    throw new Error(
+      `${source}: tensor '${name}' has shape [${t.shape}], expected [${shape.map((d) => (d === -1 ? '*' : d))}]`,
+    );
   }
   return t;
 }

@@ -29,7 +29,14 @@ export async function captureState(
   opt: Adam,
   extra: Record<string, number> = {},
 ): Promise<TrainState> {
-  return { epoch, losses: [...losses], rngPosition: rng.position, model: await model.stateDict(), optim: await opt.state(), extra };
+  return {
+    epoch,
+    losses: [...losses],
+    rngPosition: rng.position,
+    model: await model.stateDict(),
+    optim: await opt.state(),
+    extra,
+  };
 }
 
 /** Puts a saved state back; returns the epoch to continue from and the loss history. */

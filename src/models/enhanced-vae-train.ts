@@ -75,7 +75,9 @@ export async function trainEnhancedVae(
       plateau.step(epochLoss);
       losses.push(epochLoss / G);
       onEpoch?.(epoch, epochLoss / G);
-      await maybeSave(ckpt, epoch + 1, preset.epochs, () => captureState(epoch + 1, losses, rng, vae, opt, plateau.state()));
+      await maybeSave(ckpt, epoch + 1, preset.epochs, () =>
+        captureState(epoch + 1, losses, rng, vae, opt, plateau.state()),
+      );
     }
     return { vae, scaler, losses };
   } catch (e) {

@@ -35,8 +35,14 @@ export class EnhancedVae extends Module {
       new ReLU(),
       new Linear(h, out, o),
     ];
-    this.enc1 = this.child('enc1', new Sequential(new BatchNorm1d(W2), ...block(W2, 16, 8), new BatchNorm1d(8), new ReLU()));
-    this.enc2 = this.child('enc2', new Sequential(new BatchNorm1d(W1 + 8), ...block(W1 + 8, 16, 8), new BatchNorm1d(8), new ReLU()));
+    this.enc1 = this.child(
+      'enc1',
+      new Sequential(new BatchNorm1d(W2), ...block(W2, 16, 8), new BatchNorm1d(8), new ReLU()),
+    );
+    this.enc2 = this.child(
+      'enc2',
+      new Sequential(new BatchNorm1d(W1 + 8), ...block(W1 + 8, 16, 8), new BatchNorm1d(8), new ReLU()),
+    );
     this.mu = this.child('mu', new Linear(8, LATENT, o));
     this.logvar = this.child('logvar', new Linear(8, LATENT, o));
     this.dec3 = this.child('dec3', new Sequential(...block(LATENT, 16, W1)));

@@ -7,7 +7,7 @@
 
 import { Linear, Module, ReLU, Sequential, Sigmoid } from '../nn/index.js';
 import { add, exp, mse, mul, square, sub, sum } from '../ops/index.js';
-import { type Rng, type Tensor } from '../tensor/index.js';
+import type { Rng, Tensor } from '../tensor/index.js';
 
 export interface VaeLoss {
   total: Tensor; // recon + beta * kl, summed over the batch
@@ -38,12 +38,22 @@ export class WeightVae extends Module {
   ) {
     super();
     const o = { rng };
-    this.encoder = this.child('encoder', new Sequential(new Linear(dim, 128, o), new ReLU(), new Linear(128, 64, o), new ReLU(), new Linear(64, 32, o)));
+    this.encoder = this.child(
+      'encoder',
+      new Sequential(new Linear(dim, 128, o), new ReLU(), new Linear(128, 64, o), new ReLU(), new Linear(64, 32, o)),
+    );
     this.mu = this.child('mu', new Linear(32, latent, o));
     this.logvar = this.child('logvar', new Linear(32, latent, o));
     this.decoder = this.child(
       'decoder',
-      new Sequential(new Linear(latent, 64, o), new ReLU(), new Linear(64, 128, o), new ReLU(), new Linear(128, dim, o), new Sigmoid()),
+      new Sequential(
+        new Linear(latent, 64, o),
+        new ReLU(),
+        new Linear(64, 128, o),
+        new ReLU(),
+        new Linear(128, dim, o),
+        new Sigmoid(),
+      ),
     );
   }
 

@@ -54,7 +54,8 @@ export class Population extends Module {
     super();
     const w = ARCHS[arch];
     this.layers = [];
-    for (let i = 1; i < w.length; i++) this.layers.push(this.child(String(i - 1), new GroupedLinear(size, w[i - 1]!, w[i]!, rngs)));
+    for (let i = 1; i < w.length; i++)
+      this.layers.push(this.child(String(i - 1), new GroupedLinear(size, w[i - 1]!, w[i]!, rngs)));
   }
 
   // x: (G, B, 4) or (B, 4) -> logits (G, B, 3)
@@ -99,7 +100,9 @@ export class Population extends Module {
   loadVectors(vectors: Float32Array): void {
     const P = vectorLength(this.arch);
     if (vectors.length !== this.size * P) {
-      throw new Error(`${this.arch} population of ${this.size}: ${vectors.length} values, expected ${this.size} x ${P}`);
+      throw new Error(
+        `${this.arch} population of ${this.size}: ${vectors.length} values, expected ${this.size} x ${P}`,
+      );
     }
     const state: Record<string, { data: Float32Array }> = {};
     let at = 0;
@@ -111,7 +114,8 @@ export class Population extends Module {
         const base = g * P + at;
         for (let r = 0; r < o; r++) {
           for (let c = 0; c < i; c++) {
-            W[g * o * i + r * i + c] = this.arch === 'M1' ? vectors[base + r * (i + 1) + c]! : vectors[base + r * i + c]!;
+            W[g * o * i + r * i + c] =
+              this.arch === 'M1' ? vectors[base + r * (i + 1) + c]! : vectors[base + r * i + c]!;
           }
           b[g * o + r] = this.arch === 'M1' ? vectors[base + r * (i + 1) + i]! : vectors[base + o * i + r]!;
         }

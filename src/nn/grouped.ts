@@ -29,7 +29,8 @@ export class GroupedLinear extends Module {
       this.bias = this.param('bias', zeros([groups, 1, outFeatures]));
       return;
     }
-    if (rngs.length !== groups) throw new Error(`GroupedLinear: ${groups} groups need ${groups} generators, got ${rngs.length}`);
+    if (rngs.length !== groups)
+      throw new Error(`GroupedLinear: ${groups} groups need ${groups} generators, got ${rngs.length}`);
     const bound = 1 / Math.sqrt(inFeatures);
     const [w, b] = noGrad(() =>
       scope(() => {
@@ -49,7 +50,9 @@ export class GroupedLinear extends Module {
   forward(x: Tensor): Tensor {
     const ok = (x.rank === 3 && x.shape[0] === this.groups) || x.rank === 2;
     if (!ok || x.shape.at(-1) !== this.inFeatures) {
-      throw new Error(`GroupedLinear(${this.groups}, ${this.inFeatures} -> ${this.outFeatures}): input ${fmtShape(x.shape)}; expected (${this.groups}, B, ${this.inFeatures}) or (B, ${this.inFeatures})`);
+      throw new Error(
+        `GroupedLinear(${this.groups}, ${this.inFeatures} -> ${this.outFeatures}): input ${fmtShape(x.shape)}; expected (${this.groups}, B, ${this.inFeatures}) or (B, ${this.inFeatures})`,
+      );
     }
     // (G, B, in) @ (G, out, in)^T + (G, 1, out)
     return add(matmul(x, this.weight, false, true), this.bias);

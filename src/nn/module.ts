@@ -82,8 +82,7 @@ export abstract class Module {
 
   async stateDict(): Promise<StateDict> {
     const out: StateDict = {};
-    for (const [n, p] of this.namedState())
-      out[n] = { shape: [...p.shape], data: (await p.data()) as Float32Array };
+    for (const [n, p] of this.namedState()) out[n] = { shape: [...p.shape], data: (await p.data()) as Float32Array };
     return out;
   }
 

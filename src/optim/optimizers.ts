@@ -68,7 +68,12 @@ export class Adam implements Optimizer {
 
   /** The step count and moment estimates, for a checkpoint. */
   async state(): Promise<AdamState> {
-    return { t: this.t, lr: this.lr, m: (await this.m.data()) as Float32Array, v: (await this.v.data()) as Float32Array };
+    return {
+      t: this.t,
+      lr: this.lr,
+      m: (await this.m.data()) as Float32Array,
+      v: (await this.v.data()) as Float32Array,
+    };
   }
 
   loadState(s: AdamState): void {
