@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { irisSplit } from '../src/data/iris.js';
-import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS } from '../src/models/zoo.js';
+import { canonicalizeM2, trainZoo, vectorAccuracy, vectorLength, ZOO_SETS } from '../src/models/zoo.js';
 import { expectClose, setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
@@ -36,5 +36,13 @@ describe('Iris model zoo', () => {
     const z = await trainZoo(scrambled, split, { models: 8, epochs: 20 });
     const mean = z.testAccuracy.reduce((s, a) => s + a, 0) / 8;
     expect(mean).toBeLessThan(0.7);
+  });
+
+  it('canonical hidden-unit order keeps every M2 network the same function', async () => {
+    const z = await trainZoo(real2, split, { models: 8, epochs: 10 });
+    const c = canonicalizeM2(z.vectors);
+    expect(Array.from(c)).not.toEqual(Array.from(z.vectors)); // some network was reordered
+    expect(Array.from(canonicalizeM2(c))).toEqual(Array.from(c)); // idempotent
+    expect(Array.from(await vectorAccuracy('M2', c, split))).toEqual(Array.from(z.testAccuracy));
   });
 });

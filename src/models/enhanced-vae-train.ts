@@ -7,7 +7,8 @@ import { add, gatherRows } from '../ops/index.js';
 import { backward, noGrad, Rng, scope, tensor, zeros } from '../tensor/index.js';
 import { captureState, type Checkpointer, maybeSave, restoreState } from './checkpoint.js';
 import { EnhancedVae, W1, W2 } from './enhanced-vae.js';
-import { Standardizer } from './weight-vae.js';
+import { ColumnStandardizer, Standardizer } from './weight-vae.js';
+import { canonicalizeM2 } from './zoo.js';
 
 export interface EnhancedPreset {
   lr: number;
@@ -15,16 +16,19 @@ export interface EnhancedPreset {
   batchSize: number;
   epochs: number;
   patience: number;
+  scaling: 'global' | 'columns'; // one mean and std for all values (the code), or one per weight
+  canonical: boolean; // order each network's hidden units canonically first (zoo.ts canonicalizeM2)
+  beta: number; // weight of the KL term
 }
 
 export const ENHANCED_PRESETS: Record<'faithful' | 'default', EnhancedPreset> = {
-  faithful: { lr: 0.1, weightDecay: 1e-3, batchSize: 64, epochs: 500, patience: 10 },
-  default: { lr: 0.1, weightDecay: 1e-3, batchSize: 64, epochs: 500, patience: 10 },
+  faithful: { lr: 0.1, weightDecay: 1e-3, batchSize: 64, epochs: 500, patience: 10, scaling: 'global', canonical: false, beta: 1 },
+  default: { lr: 1e-3, weightDecay: 0, batchSize: 64, epochs: 300, patience: 10, scaling: 'columns', canonical: true, beta: 1 },
 };
 
 export interface TrainedEnhancedVae {
   vae: EnhancedVae;
-  scaler: Standardizer;
+  scaler: Standardizer | ColumnStandardizer;
   losses: number[];
 }
 
@@ -38,7 +42,8 @@ export async function trainEnhancedVae(
   const dim = W1 + W2;
   const G = vectors.length / dim;
   const rng = new Rng(seed);
-  const scaler = Standardizer.fit(vectors);
+  if (preset.canonical) vectors = canonicalizeM2(vectors);
+  const scaler = preset.scaling === 'global' ? Standardizer.fit(vectors) : ColumnStandardizer.fit(vectors, dim);
   const data = tensor(scaler.scale(vectors), [G, dim]);
   const vae = new EnhancedVae(rng);
   const opt = new Adam(vae.parameters(), { lr: preset.lr, weightDecay: preset.weightDecay });
@@ -62,7 +67,7 @@ export async function trainEnhancedVae(
         total = scope(() => {
           opt.zeroGrad();
           const x = gatherRows(data, tensor(idx, [idx.length], 'i32'));
-          const { total: loss } = vae.loss(x, rng);
+          const { total: loss } = vae.loss(x, rng, preset.beta);
           backward(loss);
           opt.step();
           const t = add(total, loss.detach());

@@ -135,3 +135,32 @@ export class Standardizer {
     return Float32Array.from(v, (x) => this.mean + x * this.std);
   }
 }
+
+/** A mean and (unbiased) standard deviation per column of (rows, dim) data. */
+export class ColumnStandardizer {
+  constructor(
+    readonly mean: Float64Array,
+    readonly std: Float64Array,
+  ) {
+    if (std.some((v) => !(v > 0))) throw new Error('ColumnStandardizer: a column has zero spread');
+  }
+
+  static fit(values: ArrayLike<number>, dim: number): ColumnStandardizer {
+    const n = values.length / dim;
+    const mean = new Float64Array(dim);
+    const std = new Float64Array(dim);
+    for (let i = 0; i < values.length; i++) mean[i % dim]! += values[i]! / n;
+    for (let i = 0; i < values.length; i++) std[i % dim]! += (values[i]! - mean[i % dim]!) ** 2 / (n - 1);
+    return new ColumnStandardizer(mean, std.map(Math.sqrt));
+  }
+
+  scale(v: ArrayLike<number>): Float32Array {
+    const d = this.mean.length;
+    return Float32Array.from(v, (x, i) => (x - this.mean[i % d]!) / this.std[i % d]!);
+  }
+
+  unscale(v: ArrayLike<number>): Float32Array {
+    const d = this.mean.length;
+    return Float32Array.from(v, (x, i) => this.mean[i % d]! + x * this.std[i % d]!);
+  }
+}

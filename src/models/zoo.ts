@@ -236,3 +236,38 @@ export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}
     for (const t of [xTrain, yAll, xTest]) t.dispose();
   }
 }
+
+/**
+ * Puts the hidden units of every M2 network in a canonical order: by decreasing importance
+ * |W1 row| * |W2 column|. Permuting hidden units leaves the function unchanged, but networks trained from
+ * different seeds hold equivalent units in different places, and a generative model of their weights
+ * then averages unrelated units. Returns new vectors (G, 43).
+ */
+export function canonicalizeM2(vectors: Float32Array): Float32Array {
+  const [I, H, O] = ARCHS.M2;
+  const P = vectorLength('M2');
+  const out = new Float32Array(vectors.length);
+  for (let g = 0; g < vectors.length / P; g++) {
+    const v = vectors.subarray(g * P, (g + 1) * P);
+    const W1 = (h: number, i: number) => v[h * I + i]!;
+    const b1 = (h: number) => v[H * I + h]!;
+    const w2at = H * (I + 1);
+    const W2 = (o: number, h: number) => v[w2at + o * H + h]!;
+    const importance = (h: number) => {
+      let a = b1(h) ** 2;
+      for (let i = 0; i < I; i++) a += W1(h, i) ** 2;
+      let b = 0;
+      for (let o = 0; o < O; o++) b += W2(o, h) ** 2;
+      return Math.sqrt(a * b);
+    };
+    const order = Array.from({ length: H }, (_, h) => h).sort((x, y) => importance(y) - importance(x) || x - y);
+    const o = out.subarray(g * P, (g + 1) * P);
+    order.forEach((h, k) => {
+      for (let i = 0; i < I; i++) o[k * I + i] = W1(h, i);
+      o[H * I + k] = b1(h);
+      for (let q = 0; q < O; q++) o[w2at + q * H + k] = W2(q, h);
+    });
+    for (let q = 0; q < O; q++) o[P - O + q] = v[P - O + q]!; // b2
+  }
+  return out;
+}
