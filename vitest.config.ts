@@ -48,6 +48,8 @@ export default defineConfig({
                   '--disable-sync',
                   '--enable-features=Vulkan',
                   '--use-angle=swiftshader',
+                  // as in Node (src/gpu/device.ts): no bounds checks, no zeroing of workgroup memory
+                  '--enable-dawn-features=disable_robustness,disable_workgroup_init',
                 ],
               },
             }),

@@ -61,9 +61,11 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browse
   if (!['auto', 'hardware', 'swiftshader'].includes(choice)) {
     throw new Error(`WEIGHTGEN_ADAPTER=${choice}: expected auto, hardware or swiftshader.`);
   }
-  // Robustness (bounds checks on every access) costs much on SwiftShader; our kernels bound-check themselves.
-  // WEIGHTGEN_ROBUST=1 keeps Dawn's checks on, to hunt an out-of-bounds bug.
-  const flags = env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness'];
+  // Two Dawn safety features cost much on SwiftShader and buy nothing for our kernels: bounds checks on every
+  // access (our kernels bound-check themselves), and zeroing every workgroup's shared memory when it starts
+  // (ours write it before reading it; 8 KiB of zeroing made a trivial kernel 100x slower there).
+  // WEIGHTGEN_ROBUST=1 keeps both on, to hunt an out-of-bounds or uninitialised-memory bug.
+  const flags = env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
   const { adapter, fallback } = await requestNodeAdapter(choice, flags);
   return { adapter, backend: 'dawn', fallback };
 }

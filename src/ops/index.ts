@@ -6,3 +6,5 @@ export * from './shape.js';
 export * from './softmax.js';
 export * from './batchnorm.js';
 export * from './distance.js';
+export * from './conv.js';
+export * from './pool.js';

@@ -1,0 +1,144 @@
+// 2-D max and average pooling of NHWC activations (leading dims folded into N by src/ops/pool.ts), with
+// TensorFlow's padding: a window may hang over the image's edge (pad_top / pad_left cells before it,
+// the rest after), and those padded cells take no part: never the max, not counted in the average.
+//
+//   max_pool_forward    one thread per output: the max of its window's real cells, and where it was
+//                       (kh * k_w + kw, the first on ties) for the backward
+//   max_pool_backward   one thread per input cell: the sum of dy over the outputs whose max it was
+//   avg_pool_forward    one thread per output: the mean of its window's real cells
+//   avg_pool_backward   one thread per input cell: sum of dy / count over the windows that hold it
+//
+// The backward kernels gather (each input cell reads the outputs that cover it) rather than scatter, so
+// overlapping windows (stride < size) need no atomics and no zero-fill, and the sums run in a fixed order.
+// (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
+
+struct Pool {
+  n: u32,  // images, with any leading dims folded in
+  in_h: u32,
+  in_w: u32,
+  c: u32,
+  out_h: u32,
+  out_w: u32,
+  k_h: u32,
+  k_w: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_top: u32,
+  pad_left: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Pool;
+@group(0) @binding(1) var<storage, read> x: array<f32>;          // (N, H, W, C)
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;    // (N, OH, OW, C)
+@group(0) @binding(3) var<storage, read_write> arg: array<i32>;  // (N, OH, OW, C): kh * k_w + kw of the max
+@group(0) @binding(4) var<storage, read> arg_in: array<i32>;     // the same, read by the backward
+@group(0) @binding(5) var<storage, read> dy: array<f32>;         // (N, OH, OW, C)
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;   // (N, H, W, C)
+
+fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
+
+// The window of output (oh, ow) clipped to the image: first row, end row, first column, end column (input
+// coordinates, end exclusive).
+fn window(oh: u32, ow: u32) -> vec4i {
+  let h0 = i32(oh * p.stride_h) - i32(p.pad_top);
+  let w0 = i32(ow * p.stride_w) - i32(p.pad_left);
+  return vec4i(max(h0, 0), min(h0 + i32(p.k_h), i32(p.in_h)), max(w0, 0), min(w0 + i32(p.k_w), i32(p.in_w)));
+}
+
+// The outputs whose windows hold input (ih, iw): first oh, end oh, first ow, end ow (end exclusive).
+fn covering(ih: u32, iw: u32) -> vec4u {
+  // oh * s - pad <= ih < oh * s - pad + k  <=>  (ih + pad - k) / s < oh <= (ih + pad) / s
+  let th = i32(ih + p.pad_top) - i32(p.k_h);
+  let tw = i32(iw + p.pad_left) - i32(p.k_w);
+  let oh0 = select(0u, u32(th) / p.stride_h + 1u, th >= 0);
+  let ow0 = select(0u, u32(tw) / p.stride_w + 1u, tw >= 0);
+  let oh1 = min((ih + p.pad_top) / p.stride_h + 1u, p.out_h);
+  let ow1 = min((iw + p.pad_left) / p.stride_w + 1u, p.out_w);
+  return vec4u(oh0, oh1, ow0, ow1);
+}
+
+@compute @workgroup_size(64)
+fn max_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let o = flat_index(wg, nwg, li);
+  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
+  let ch = o % p.c;
+  let ow = (o / p.c) % p.out_w;
+  let oh = (o / (p.c * p.out_w)) % p.out_h;
+  let img = o / (p.c * p.out_w * p.out_h);
+  let win = window(oh, ow);
+  var best = 0.0;
+  var at = -1;
+  for (var ih = win.x; ih < win.y; ih++) {
+    for (var iw = win.z; iw < win.w; iw++) {
+      let v = x[((img * p.in_h + u32(ih)) * p.in_w + u32(iw)) * p.c + ch];
+      if (at < 0 || v > best) {
+        best = v;
+        // position in the full window, padding included
+        at = (ih - (i32(oh * p.stride_h) - i32(p.pad_top))) * i32(p.k_w) + (iw - (i32(ow * p.stride_w) - i32(p.pad_left)));
+      }
+    }
+  }
+  y[o] = best;
+  arg[o] = at;
+}
+
+// dx[i] = sum of dy[o] over the outputs o whose max was input i
+@compute @workgroup_size(64)
+fn max_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i >= p.n * p.in_h * p.in_w * p.c) { return; }
+  let ch = i % p.c;
+  let iw = (i / p.c) % p.in_w;
+  let ih = (i / (p.c * p.in_w)) % p.in_h;
+  let img = i / (p.c * p.in_w * p.in_h);
+  let cov = covering(ih, iw);
+  var s = 0.0;
+  for (var oh = cov.x; oh < cov.y; oh++) {
+    for (var ow = cov.z; ow < cov.w; ow++) {
+      let o = ((img * p.out_h + oh) * p.out_w + ow) * p.c + ch;
+      let kh = i32(ih + p.pad_top) - i32(oh * p.stride_h);
+      let kw = i32(iw + p.pad_left) - i32(ow * p.stride_w);
+      if (arg_in[o] == kh * i32(p.k_w) + kw) { s += dy[o]; }
+    }
+  }
+  dx[i] = s;
+}
+
+@compute @workgroup_size(64)
+fn avg_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let o = flat_index(wg, nwg, li);
+  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
+  let ch = o % p.c;
+  let ow = (o / p.c) % p.out_w;
+  let oh = (o / (p.c * p.out_w)) % p.out_h;
+  let img = o / (p.c * p.out_w * p.out_h);
+  let win = window(oh, ow);
+  var s = 0.0;
+  for (var ih = win.x; ih < win.y; ih++) {
+    for (var iw = win.z; iw < win.w; iw++) {
+      s += x[((img * p.in_h + u32(ih)) * p.in_w + u32(iw)) * p.c + ch];
+    }
+  }
+  y[o] = s / f32((win.y - win.x) * (win.w - win.z));
+}
+
+// dx[i] = sum of dy[o] / count[o] over the outputs o whose windows hold input i
+@compute @workgroup_size(64)
+fn avg_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li);
+  if (i >= p.n * p.in_h * p.in_w * p.c) { return; }
+  let ch = i % p.c;
+  let iw = (i / p.c) % p.in_w;
+  let ih = (i / (p.c * p.in_w)) % p.in_h;
+  let img = i / (p.c * p.in_w * p.in_h);
+  let cov = covering(ih, iw);
+  var s = 0.0;
+  for (var oh = cov.x; oh < cov.y; oh++) {
+    for (var ow = cov.z; ow < cov.w; ow++) {
+      let win = window(oh, ow);
+      let o = ((img * p.out_h + oh) * p.out_w + ow) * p.c + ch;
+      s += dy[o] / f32((win.y - win.x) * (win.w - win.z));
+    }
+  }
+  dx[i] = s;
+}
