@@ -44,7 +44,16 @@ describe('weight VAEs on small zoos', () => {
     const zoo = await trainZoo(ZOO_SETS[2]!, split, { models: 64, epochs: 60 });
     const t = await trainEnhancedVae(
       zoo.vectors,
-      { lr: 0.01, weightDecay: 0, batchSize: 16, epochs: 15, patience: 10, scaling: 'columns', canonical: true, beta: 1 },
+      {
+        lr: 0.01,
+        weightDecay: 0,
+        batchSize: 16,
+        epochs: 15,
+        patience: 10,
+        scaling: 'columns',
+        canonical: true,
+        beta: 1,
+      },
       1,
     );
     expect(t.losses.at(-1)!).toBeLessThan(t.losses[0]!);

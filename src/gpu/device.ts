@@ -65,7 +65,8 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browse
   // access (our kernels bound-check themselves), and zeroing every workgroup's shared memory when it starts
   // (ours write it before reading it; 8 KiB of zeroing made a trivial kernel 100x slower there).
   // WEIGHTGEN_ROBUST=1 keeps both on, to hunt an out-of-bounds or uninitialised-memory bug.
-  const flags = env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
+  const flags =
+    env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
   const { adapter, fallback } = await requestNodeAdapter(choice, flags);
   return { adapter, backend: 'dawn', fallback };
 }

@@ -3,10 +3,10 @@
 // 1e-3, ReduceLROnPlateau (patience 10) on the epoch loss, batch 64 shuffled, 500 epochs.
 
 import { Adam, ReduceLROnPlateau } from '../optim/index.js';
-import { add, gatherRows } from '../ops/index.js';
-import { backward, noGrad, Rng, scope, tensor, zeros } from '../tensor/index.js';
-import { captureState, type Checkpointer, maybeSave, restoreState } from './checkpoint.js';
+import { noGrad, Rng, scope, tensor } from '../tensor/index.js';
+import type { Checkpointer } from './checkpoint.js';
 import { EnhancedVae, W1, W2 } from './enhanced-vae.js';
+import { fitRows } from './fit.js';
 import { ColumnStandardizer, Standardizer } from './weight-vae.js';
 import { canonicalizeM2 } from './zoo.js';
 
@@ -22,8 +22,26 @@ export interface EnhancedPreset {
 }
 
 export const ENHANCED_PRESETS: Record<'faithful' | 'default', EnhancedPreset> = {
-  faithful: { lr: 0.1, weightDecay: 1e-3, batchSize: 64, epochs: 500, patience: 10, scaling: 'global', canonical: false, beta: 1 },
-  default: { lr: 1e-3, weightDecay: 0, batchSize: 64, epochs: 300, patience: 10, scaling: 'columns', canonical: true, beta: 1 },
+  faithful: {
+    lr: 0.1,
+    weightDecay: 1e-3,
+    batchSize: 64,
+    epochs: 500,
+    patience: 10,
+    scaling: 'global',
+    canonical: false,
+    beta: 1,
+  },
+  default: {
+    lr: 1e-3,
+    weightDecay: 0,
+    batchSize: 64,
+    epochs: 300,
+    patience: 10,
+    scaling: 'columns',
+    canonical: true,
+    beta: 1,
+  },
 };
 
 export interface TrainedEnhancedVae {
@@ -48,42 +66,21 @@ export async function trainEnhancedVae(
   const vae = new EnhancedVae(rng);
   const opt = new Adam(vae.parameters(), { lr: preset.lr, weightDecay: preset.weightDecay });
   const plateau = new ReduceLROnPlateau(opt, { patience: preset.patience });
-  let losses: number[] = [];
-  let start = 0;
   try {
-    const saved = ckpt?.load();
-    if (saved) {
-      ({ epoch: start, losses } = restoreState(saved, rng, vae, opt));
-      plateau.loadState(saved.extra as { best: number; bad: number; cooldownLeft: number });
-    }
-    const B = preset.batchSize;
-    const batches = Math.ceil(G / B);
-    vae.train();
-    for (let epoch = start; epoch < preset.epochs; epoch++) {
-      const order = rng.permutation(G);
-      let total = zeros([]);
-      for (let b = 0; b < batches; b++) {
-        const idx = order.subarray(b * B, Math.min(G, (b + 1) * B));
-        total = scope(() => {
-          opt.zeroGrad();
-          const x = gatherRows(data, tensor(idx, [idx.length], 'i32'));
-          const { total: loss } = vae.loss(x, rng, preset.beta);
-          backward(loss);
-          opt.step();
-          const t = add(total, loss.detach());
-          total.dispose();
-          return t;
-        });
-      }
-      const epochLoss = await total.item();
-      total.dispose();
-      plateau.step(epochLoss);
-      losses.push(epochLoss / G);
-      onEpoch?.(epoch, epochLoss / G);
-      await maybeSave(ckpt, epoch + 1, preset.epochs, () =>
-        captureState(epoch + 1, losses, rng, vae, opt, plateau.state()),
-      );
-    }
+    const losses = await fitRows({
+      data,
+      model: vae,
+      opt,
+      rng,
+      loss: (x) => vae.loss(x, rng, preset.beta).total,
+      batchSize: preset.batchSize,
+      epochs: preset.epochs,
+      shuffle: true,
+      onEpoch,
+      afterEpoch: (sum) => plateau.step(sum),
+      ckpt,
+      extra: { save: () => plateau.state(), load: (st) => plateau.loadState(st as ReturnType<typeof plateau.state>) },
+    });
     return { vae, scaler, losses };
   } catch (e) {
     vae.dispose();

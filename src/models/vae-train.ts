@@ -3,9 +3,9 @@
 // quicker with the same result (batch 16, shuffled, 400 epochs).
 
 import { Adam } from '../optim/index.js';
-import { backward, noGrad, Rng, scope, tensor, zeros } from '../tensor/index.js';
-import { add, gatherRows } from '../ops/index.js';
-import { captureState, type Checkpointer, maybeSave, restoreState } from './checkpoint.js';
+import { noGrad, Rng, scope, tensor } from '../tensor/index.js';
+import type { Checkpointer } from './checkpoint.js';
+import { fitRows } from './fit.js';
 import { MinMaxScaler, WeightVae } from './weight-vae.js';
 
 export interface VaePreset {
@@ -41,35 +41,19 @@ export async function trainWeightVae(
   const data = tensor(scaler.scale(vectors), [G, dim]);
   const vae = new WeightVae(dim, 32, rng);
   const opt = new Adam(vae.parameters(), { lr: preset.lr });
-  let losses: number[] = [];
-  let start = 0;
   try {
-    const saved = ckpt?.load();
-    if (saved) ({ epoch: start, losses } = restoreState(saved, rng, vae, opt));
-    const B = preset.batchSize;
-    const batches = Math.ceil(G / B);
-    for (let epoch = start; epoch < preset.epochs; epoch++) {
-      const order = preset.shuffle ? rng.permutation(G) : Int32Array.from({ length: G }, (_, i) => i);
-      let total = zeros([]);
-      for (let b = 0; b < batches; b++) {
-        const idx = order.subarray(b * B, Math.min(G, (b + 1) * B));
-        total = scope(() => {
-          opt.zeroGrad();
-          const x = gatherRows(data, tensor(idx, [idx.length], 'i32'));
-          const { total: loss } = vae.loss(x, rng);
-          backward(loss);
-          opt.step();
-          const t = add(total, loss.detach());
-          total.dispose();
-          return t;
-        });
-      }
-      const loss = (await total.item()) / G;
-      total.dispose();
-      losses.push(loss);
-      onEpoch?.(epoch, loss);
-      await maybeSave(ckpt, epoch + 1, preset.epochs, () => captureState(epoch + 1, losses, rng, vae, opt));
-    }
+    const losses = await fitRows({
+      data,
+      model: vae,
+      opt,
+      rng,
+      loss: (x) => vae.loss(x, rng).total,
+      batchSize: preset.batchSize,
+      epochs: preset.epochs,
+      shuffle: preset.shuffle,
+      onEpoch,
+      ckpt,
+    });
     return { vae, scaler, losses };
   } catch (e) {
     vae.dispose();

@@ -29,7 +29,7 @@ import {
   stridesOf,
   Tensor,
 } from '../tensor/index.js';
-import { normAxes } from './reduce.js';
+import { normAxes, type ReductionPlan, reductionPlan } from './reduce.js';
 
 /** Short reductions run a thread per feature; longer ones a workgroup per feature. */
 const WIDE_FROM = 256;
@@ -52,49 +52,21 @@ export interface BatchNormOptions {
   convention?: BatchNormConvention; // default 'torch'
 }
 
-interface Plan {
-  nFeat: number;
-  nRed: number;
+// nOut: the number of features (kept positions); nRed: values per feature
+interface Plan extends ReductionPlan {
   featShape: number[]; // the kept dims, in order: the shape of scale, offset and the statistics
-  kept: { shape: number[]; stride: number[] };
-  red: { shape: number[]; stride: number[] };
 }
 
-/** Splits x into kept (feature) and reduced dims, merging neighbours of the same kind (size-1 dims dropped). */
 function plan(shape: Shape, axes: number[]): Plan {
-  const strides = stridesOf(shape);
-  const kept = { shape: [] as number[], stride: [] as number[] };
-  const red = { shape: [] as number[], stride: [] as number[] };
-  let last: 'kept' | 'red' | null = null;
-  shape.forEach((d, i) => {
-    if (d === 1) return;
-    const kind = axes.includes(i) ? 'red' : 'kept';
-    const g = kind === 'red' ? red : kept;
-    if (last === kind) {
-      g.shape[g.shape.length - 1]! *= d;
-      g.stride[g.stride.length - 1] = strides[i]!;
-    } else {
-      g.shape.push(d);
-      g.stride.push(strides[i]!);
-    }
-    last = kind;
-  });
-  if (kept.shape.length > 4 || red.shape.length > 4) {
-    throw new Error(
-      `batchNorm over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`,
-    );
-  }
-  const prod = (v: number[]) => v.reduce((q, d) => q * d, 1);
-  const featShape = shape.filter((_, i) => !axes.includes(i));
-  return { nFeat: prod(kept.shape), nRed: prod(red.shape), featShape, kept, red };
+  return { ...reductionPlan(shape, axes, 'batchNorm'), featShape: shape.filter((_, i) => !axes.includes(i)) };
 }
 
 function uniforms(pl: Plan, o: { eps: number; affine: boolean; training: boolean; keep?: number; unbias?: number }) {
   const v4 = (v: number[]) => [...v, 0, 0, 0, 0].slice(0, 4);
   return {
-    n_feat: pl.nFeat,
+    n_feat: pl.nOut,
     n_red: pl.nRed,
-    n: pl.nFeat * pl.nRed,
+    n: pl.nOut * pl.nRed,
     kept_rank: pl.kept.shape.length,
     red_rank: pl.red.shape.length,
     affine: o.affine ? 1 : 0,
@@ -111,7 +83,7 @@ function uniforms(pl: Plan, o: { eps: number; affine: boolean; training: boolean
 
 function checkFeatureTensor(t: Tensor | null | undefined, pl: Plan, what: string, xShape: Shape): void {
   if (!t) return;
-  if (t.dtype !== 'f32' || t.size !== pl.nFeat || !sameShape(t.shape, pl.featShape)) {
+  if (t.dtype !== 'f32' || t.size !== pl.nOut || !sameShape(t.shape, pl.featShape)) {
     throw new Error(
       `batchNorm: ${what} is ${t.dtype} ${fmtShape(t.shape)}; for x ${fmtShape(xShape)} it must be f32 ` +
         `${fmtShape(pl.featShape)} (the dims that are not reduced)`,
@@ -175,7 +147,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
       { shader: 'batchnorm', entry: wide ? 'stats_wide' : 'stats_rows' },
       { x: x.ref, mean_out: mean.ref, var_out: vari.ref },
       u,
-      wide ? groups1d(pl.nFeat, 1) : groups1d(pl.nFeat),
+      wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
       'batchnorm_stats',
     );
     if (o.running) {
@@ -183,7 +155,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
         { shader: 'batchnorm', entry: 'update_running' },
         { mean_in: mean.ref, var_in: vari.ref, run_mean: o.running.mean.ref, run_var: o.running.var.ref },
         u,
-        groups1d(pl.nFeat),
+        groups1d(pl.nOut),
         'batchnorm_running',
       );
     }
@@ -236,7 +208,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
       { shader: 'batchnorm', entry: wide ? 'backward_wide' : 'backward_rows' },
       buffers,
       u,
-      wide ? groups1d(pl.nFeat, 1) : groups1d(pl.nFeat),
+      wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
       'batchnorm_backward',
     );
     return affine ? [dx, dscale, doffset] : [dx];

@@ -27,15 +27,18 @@ export function reducedShape(shape: Shape, axes: number[], keepDims: boolean): n
   return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
-interface Plan {
+export interface ReductionPlan {
   nOut: number;
   nRed: number;
   kept: { shape: number[]; stride: number[] };
   red: { shape: number[]; stride: number[] };
 }
 
-/** Splits the input into kept and reduced dims, merging neighbours of the same kind (size-1 dims dropped). */
-function plan(shape: Shape, axes: number[]): Plan {
+/**
+ * Splits the input into kept and reduced dims, merging neighbours of the same kind (size-1 dims dropped).
+ * Shaders address output o, reduced position j at base(o) + offset(j) from these (reduce, batchnorm).
+ */
+export function reductionPlan(shape: Shape, axes: number[], op = 'reduce'): ReductionPlan {
   const strides = stridesOf(shape);
   const kept = { shape: [] as number[], stride: [] as number[] };
   const red = { shape: [] as number[], stride: [] as number[] };
@@ -56,14 +59,14 @@ function plan(shape: Shape, axes: number[]): Plan {
   });
   if (kept.shape.length > 4 || red.shape.length > 4) {
     throw new Error(
-      `reduce over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`,
+      `${op} over axes [${axes}] of ${fmtShape(shape)}: too many alternating kept/reduced dims (max 4 each)`,
     );
   }
   const prod = (v: number[]) => v.reduce((p, d) => p * d, 1);
   return { nOut: prod(kept.shape), nRed: prod(red.shape), kept, red };
 }
 
-function uniforms(p: Plan, scale: number) {
+function uniforms(p: ReductionPlan, scale: number) {
   const v4 = (v: number[]) => [...v, 0, 0, 0, 0].slice(0, 4);
   return {
     n_out: p.nOut,
@@ -82,7 +85,7 @@ function reduceKernel(kind: 'sum' | 'max', x: Tensor, axes: number[], outShape: 
   if (x.dtype !== 'f32') throw new Error(`${kind}: expects f32, got ${x.dtype}`);
   const out = Tensor.empty(outShape);
   const arg = kind === 'max' ? Tensor.empty(outShape, 'i32') : null;
-  const p = plan(x.shape, axes);
+  const p = reductionPlan(x.shape, axes, kind);
   if (p.nRed === 0) throw new Error(`${kind} over an empty axis of ${fmtShape(x.shape)}`);
   const wide = p.nRed >= WIDE_FROM;
   const entry = `${kind}_${wide ? 'wide' : 'rows'}`;
@@ -196,7 +199,7 @@ export function cpuReduce(
   axes: number[],
   kind: 'sum' | 'mean' | 'max',
 ): { data: Float64Array; arg: Int32Array } {
-  const p = plan(shape, axes);
+  const p = reductionPlan(shape, axes, kind);
   const outer = (o: number, dims: { shape: number[]; stride: number[] }) => {
     let rest = o;
     let at = 0;
