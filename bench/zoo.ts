@@ -36,7 +36,9 @@ for (const set of ZOO_SETS) {
   const s = (performance.now() - t) / 1000;
   batched += s;
   const acc = (100 * z.testAccuracy.reduce((a, b) => a + b, 0)) / MODELS;
-  console.log(`(a) population: ${set.name} ${MODELS} x ${set.arch} in ${s.toFixed(1)} s (mean test accuracy ${acc.toFixed(2)}%)`);
+  console.log(
+    `(a) population: ${set.name} ${MODELS} x ${set.arch} in ${s.toFixed(1)} s (mean test accuracy ${acc.toFixed(2)}%)`,
+  );
 }
 
 let single = 0;
@@ -51,7 +53,9 @@ let torch: number | null = null;
 const py = '/usr/bin/python3';
 if (existsSync(py)) {
   try {
-    const out = execFileSync(py, ['bench/zoo_torch.py', '--sample', String(sample * 4), '--epochs', String(epochs)], { encoding: 'utf8' });
+    const out = execFileSync(py, ['bench/zoo_torch.py', '--sample', String(sample * 4), '--epochs', String(epochs)], {
+      encoding: 'utf8',
+    });
     torch = Number(/TOTAL_SECONDS ([\d.]+)/.exec(out)?.[1]);
     process.stdout.write(out.replace(/^TOTAL_SECONDS.*$/m, ''));
   } catch (e) {
@@ -63,6 +67,11 @@ if (existsSync(py)) {
 
 console.log('\nzoo of 1,500 models x', epochs, 'epochs, wall time');
 console.log(`  ours, as populations     ${batched.toFixed(1).padStart(8)} s   1.0x`);
-console.log(`  ours, one at a time      ${single.toFixed(1).padStart(8)} s   ${(single / batched).toFixed(1)}x slower (scaled)`);
-if (torch) console.log(`  PyTorch 1.13 CPU, a loop ${torch.toFixed(1).padStart(8)} s   ${(torch / batched).toFixed(1)}x slower (scaled)`);
+console.log(
+  `  ours, one at a time      ${single.toFixed(1).padStart(8)} s   ${(single / batched).toFixed(1)}x slower (scaled)`,
+);
+if (torch)
+  console.log(
+    `  PyTorch 1.13 CPU, a loop ${torch.toFixed(1).padStart(8)} s   ${(torch / batched).toFixed(1)}x slower (scaled)`,
+  );
 process.exit(0);
