@@ -1,0 +1,38 @@
+// What a benchmark case is: one operation at one shape, implemented three times (ours, TF.js-WebGPU,
+// TF.js-wasm) on the same inputs. The harness (harness.ts) times the implementations interleaved and
+// compares their first outputs.
+
+import type { Backend, Tf } from './env.js';
+
+export type Contender = 'ours' | Backend;
+
+export interface Impl {
+  /** The output of the first iteration (which also compiled the kernels), read back in full. */
+  first: Float32Array;
+  /**
+   * Issues one iteration (synchronously: everything the GPU will run is recorded or submitted when it
+   * returns) and returns a function that waits until its result has been read back.
+   */
+  start(): () => Promise<void>;
+  dispose(): void;
+}
+
+export interface Case {
+  op: string;
+  shape: string;
+  /** Floating-point operations of one iteration, when GFLOP/s means something. */
+  flops?: number;
+  /** Report iterations per second too (training steps). */
+  perSecond?: boolean;
+  /** Why a contender is absent or partial, printed under the table. */
+  notes?: string[];
+  /** Runs the work of our library. Called first: the TF.js sides may use what it sets up. */
+  ours(): Promise<Impl>;
+  /** TF.js on the given backend (already selected); null when that backend cannot run the case. */
+  tf(tf: Tf, backend: Backend): Promise<Impl | null>;
+  /**
+   * TF.js does only this fraction of the work (measured on a subset, scaled to the whole); its time is
+   * divided by it. 1 unless a case says otherwise.
+   */
+  tfFraction?: number;
+}

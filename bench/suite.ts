@@ -1,0 +1,50 @@
+// The list of cases `npm run bench` runs, and the options both entry points (Node and the browser page)
+// share.
+
+import type { Case } from './case.js';
+import { adamCase, crossEntropyCase, matmulCase } from './cases.js';
+import { CONV_LAYERS, convCase, convMissing } from './cases-conv.js';
+import { vaeStepCase } from './cases-train.js';
+import { candidateMatmul, CANDIDATE } from './matmul-variants.js';
+
+export interface SuiteOptions {
+  quick: boolean; // fewer rounds, for a smoke test
+  only: string[]; // keep cases whose "op shape" contains one of these
+  full: boolean; // TF.js runs every group of the grouped convolutions
+  candidate: boolean; // add rows for the matmul kernel candidate of bench/matmul-variants.ts
+}
+
+/** How long each case runs: about budgetMs of timed work, within [minRounds, maxRounds] rounds. */
+export function rounds(quick: boolean): { budgetMs: number; minRounds: number; maxRounds: number } {
+  return quick ? { budgetMs: 800, minRounds: 2, maxRounds: 5 } : { budgetMs: 4000, minRounds: 3, maxRounds: 25 };
+}
+
+export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
+  const skipped: string[] = [];
+  const cases: Case[] = [
+    matmulCase(256, 256, 256),
+    matmulCase(512, 512, 512),
+    matmulCase(1024, 1024, 1024),
+    matmulCase(32, 300, 855),
+    matmulCase(1024, 784, 8),
+    matmulCase(16, 4, 3, 500),
+  ];
+  if (o.candidate) {
+    const tag = ` [${CANDIDATE.name}]`;
+    cases.push(
+      matmulCase(256, 256, 256, 0, candidateMatmul, tag),
+      matmulCase(512, 512, 512, 0, candidateMatmul, tag),
+      matmulCase(1024, 1024, 1024, 0, candidateMatmul, tag),
+      matmulCase(32, 300, 855, 0, candidateMatmul, tag),
+    );
+  }
+  cases.push(crossEntropyCase(1024, 10, false), crossEntropyCase(1024, 10, true), adamCase(633_640), vaeStepCase(32));
+  const missing = convMissing();
+  if (missing) skipped.push(`conv2d cases skipped: ${missing}`);
+  else {
+    const [g, tfGroups] = o.full ? [32, 4] : [4, 4];
+    for (const L of CONV_LAYERS) cases.push(convCase(L, false, g, tfGroups), convCase(L, true, g, tfGroups));
+  }
+  const keep = (c: Case) => !o.only.length || o.only.some((s) => `${c.op} ${c.shape}`.includes(s));
+  return { cases: cases.filter(keep), skipped };
+}
