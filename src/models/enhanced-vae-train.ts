@@ -3,10 +3,11 @@
 // 1e-3, ReduceLROnPlateau (patience 10) on the epoch loss, batch 64 shuffled, 500 epochs.
 
 import { Adam, ReduceLROnPlateau } from '../optim/index.js';
-import { noGrad, Rng, scope, tensor } from '../tensor/index.js';
+import { Rng, tensor } from '../tensor/index.js';
 import type { Checkpointer } from './checkpoint.js';
 import { EnhancedVae, W1, W2 } from './enhanced-vae.js';
 import { fitRows } from './fit.js';
+import { sampleWeightVae } from './vae-train.js';
 import { ColumnStandardizer, Standardizer } from './weight-vae.js';
 import { canonicalizeM2 } from './zoo.js';
 
@@ -93,9 +94,5 @@ export async function trainEnhancedVae(
 
 /** n networks: z ~ N(0, I), decoded with batch norm in evaluation mode, scaled back. (n, 43) */
 export async function sampleEnhancedVae(t: TrainedEnhancedVae, n: number, seed: number): Promise<Float32Array> {
-  const rng = new Rng(seed);
-  const out = noGrad(() => scope(() => t.vae.eval().decode(rng.normal([n, t.vae.latent]))));
-  const v = (await out.data()) as Float32Array;
-  out.dispose();
-  return t.scaler.unscale(v);
+  return sampleWeightVae(t, n, seed);
 }

@@ -3,7 +3,7 @@
 // quicker with the same result (batch 16, shuffled, 400 epochs).
 
 import { Adam } from '../optim/index.js';
-import { noGrad, Rng, scope, tensor } from '../tensor/index.js';
+import { noGrad, Rng, scope, type Tensor, tensor } from '../tensor/index.js';
 import type { Checkpointer } from './checkpoint.js';
 import { fitRows } from './fit.js';
 import { MinMaxScaler, WeightVae } from './weight-vae.js';
@@ -64,8 +64,17 @@ export async function trainWeightVae(
   }
 }
 
-/** n networks: z ~ N(0, I), decoded and scaled back to weight space. (n, dim) */
-export async function sampleWeightVae(t: TrainedVae, n: number, seed: number): Promise<Float32Array> {
+/** A trained VAE of either kind: what sampling needs. */
+export interface Sampleable {
+  vae: { eval(): { decode(z: Tensor): Tensor }; latent: number };
+  scaler: { unscale(v: ArrayLike<number>): Float32Array };
+}
+
+/**
+ * n networks: z ~ N(0, I), decoded (batch norm, if any, in evaluation mode) and scaled back to weight
+ * space. (n, dim)
+ */
+export async function sampleWeightVae(t: Sampleable, n: number, seed: number): Promise<Float32Array> {
   const rng = new Rng(seed);
   const out = noGrad(() => scope(() => t.vae.eval().decode(rng.normal([n, t.vae.latent]))));
   const v = (await out.data()) as Float32Array;
