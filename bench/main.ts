@@ -11,6 +11,7 @@
 //   npm run bench -- --sweep-final         only its last stage, on matmul-variants.ts FINALISTS
 //   npm run bench -- --candidate-wgsl      print the WGSL of the kernel candidate (matmul-variants.ts)
 //   npm run bench -- --toggles             the table's key cases under several sets of Dawn toggles
+//                    [--sets "a,b"]        (only the sets whose name contains a or b)
 //   npm run bench -- --dawn-flags a,b      run with these Dawn toggles (Node: instead of device.ts's)
 //   npm run bench -- --throttle-polling    Node: keep dawn.node from spinning a core while JS waits (env.ts)
 //   npm run bench -- --no-save             print only

@@ -47,7 +47,10 @@ export async function runToggles(
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1]! : CASES.join(',');
   const cells = new Map<string, Cell>(); // `${set}\t${case}`
   let adapter = '';
-  const order = [...TOGGLE_SETS, ...[...TOGGLE_SETS].reverse()];
+  // --sets "a,b": only the sets whose name contains one of these
+  const pick = args.includes('--sets') ? args[args.indexOf('--sets') + 1]!.split(',') : null;
+  const sets = TOGGLE_SETS.filter((s) => !pick || pick.some((p) => s.name.includes(p)));
+  const order = [...sets, ...[...sets].reverse()];
   try {
     for (const [i, set] of order.entries()) {
       const out = join(dir, `${i}.json`);
@@ -86,15 +89,15 @@ export async function runToggles(
   }
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
   const rows = [['toggles', 'case', 'ours ms', 'ours GPU ms', 'TF-WebGPU ms']];
-  const sets: Record<string, Record<string, { ours: number; oursGpu: number; webgpu: number }>> = {};
+  const means: Record<string, Record<string, { ours: number; oursGpu: number; webgpu: number }>> = {};
   for (const [key, c] of cells) {
     const [set, name] = key.split('\t') as [string, string];
     const v = { ours: mean(c.ours), oursGpu: mean(c.oursGpu), webgpu: mean(c.webgpu) };
-    (sets[set] ??= {})[name] = v;
+    (means[set] ??= {})[name] = v;
     rows.push([set, name, fmtMs(v.ours), fmtMs(v.oursGpu), fmtMs(v.webgpu)]);
   }
   rows.splice(1, rows.length - 1, ...rows.slice(1).sort((a, b) => a[1]!.localeCompare(b[1]!)));
   console.log(`\nDawn toggles on ${adapter} (each the mean of two runs, wall ms as in the table)\n`);
   console.log(textTable(rows, new Set([2, 3, 4])));
-  return { date: new Date().toISOString(), runtime: 'node', adapter, sets };
+  return { date: new Date().toISOString(), runtime: 'node', adapter, sets: means };
 }
