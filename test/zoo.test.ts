@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { irisSplit } from '../src/data/iris.js';
-import { canonicalizeM2, trainZoo, vectorAccuracy, vectorLength, ZOO_SETS } from '../src/models/zoo.js';
-import { expectClose, setupGpu } from './helpers.js';
+import { canonicalizeM2, m2Logits, trainZoo, vectorAccuracy, vectorLength, ZOO_SETS } from '../src/models/zoo.js';
+import { zeros } from '../src/tensor/index.js';
+import { checkOp } from './gradcheck.js';
+import { cpuRng, expectClose, setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
 
@@ -44,5 +46,49 @@ describe('Iris model zoo', () => {
     expect(Array.from(c)).not.toEqual(Array.from(z.vectors)); // some network was reordered
     expect(Array.from(canonicalizeM2(c))).toEqual(Array.from(c)); // idempotent
     expect(Array.from(await vectorAccuracy('M2', c, split))).toEqual(Array.from(z.testAccuracy));
+  });
+
+  it('m2Logits computes the networks of weight vectors, with gradients in the weights', async () => {
+    const rng = cpuRng(7);
+    const G = 3;
+    const N = 5;
+    const w = Array.from(rng.uniform(G * 43, -1, 1));
+    // inputs spread so that some hidden units are active and some are not (no ReLU kinks near 0 here)
+    const x = Array.from(rng.uniform(N * 4, -1, 1));
+    await checkOp({
+      name: 'm2Logits',
+      inputs: [
+        { data: w, shape: [G, 43] },
+        { data: x, shape: [N, 4], grad: false },
+      ],
+      gpu: (wt, xt) => m2Logits(wt, xt),
+      cpu: (wv, xv) => {
+        const out: number[] = [];
+        for (let g = 0; g < G; g++) {
+          const v = wv.subarray(g * 43, (g + 1) * 43);
+          for (let n = 0; n < N; n++) {
+            const h = [0, 1, 2, 3, 4].map((j) => {
+              let a = v[20 + j]!;
+              for (let i = 0; i < 4; i++) a += v[j * 4 + i]! * xv[n * 4 + i]!;
+              return Math.max(a, 0);
+            });
+            for (let o = 0; o < 3; o++) {
+              let a = v[40 + o]!;
+              for (let j = 0; j < 5; j++) a += v[25 + o * 5 + j]! * h[j]!;
+              out.push(a);
+            }
+          }
+        }
+        return out;
+      },
+    });
+  });
+
+  it('m2Logits names the shapes it expected', () => {
+    const w = zeros([2, 42]);
+    const x = zeros([3, 4]);
+    expect(() => m2Logits(w, x)).toThrow(/expected \(G, 43\) and \(N, 4\)/);
+    w.dispose();
+    x.dispose();
   });
 });

@@ -136,13 +136,12 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<voi
   const p2 = evaePreset(opts);
   const bar2 = new Progress(`enhanced VAE on M2 (${opts.preset}: batch ${p2.batchSize}, lr ${p2.lr})`, p2.epochs);
   const ckpt2 = fileCheckpointer(join(opts.run, 'vae-m2.ckpt.safetensors'), Math.max(1, Math.floor(p2.epochs / 20)));
-  const evae = await trainEnhancedVae(
-    real2.weights,
-    p2,
-    opts.seed,
-    (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`),
-    ckpt2,
-  );
+  const evae = await trainEnhancedVae(real2.weights, p2, {
+    seed: opts.seed,
+    inputs: split.xTrain,
+    onEpoch: (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`),
+    ckpt: ckpt2,
+  });
   const g2 = sample ? await sampleEnhancedVae(evae, opts.samples, opts.seed + 2) : null;
   evae.vae.dispose();
   if (!g1 || !g2) return;

@@ -1,15 +1,22 @@
 // Training the enhanced VAE on the Real-2 zoo (M2 vectors) and sampling from it.
 // `faithful` is the paper's code: data standardised with one global mean and std, Adam lr 0.1 with L2
 // 1e-3, ReduceLROnPlateau (patience 10) on the epoch loss, batch 64 shuffled, 500 epochs.
+// `default` adds a function-space reconstruction term: the decoded network must classify the 100 training
+// inputs as the encoded network does (KL between their softmax outputs, weighted 30). The weight-space MSE
+// alone lets the decoder land near a network but off what it computes: generated networks averaged 71-77%
+// test accuracy whatever the learning rate, scaling, beta or unit ordering, and even the networks decoded
+// from the zoo's own posterior means reached only 77-89%. With the term, both are at the zoo's level.
+// The term sees the training inputs only, never a label and never a test row.
 
+import { add, exp, logSoftmax, mul, sub, sum } from '../ops/index.js';
 import { Adam, ReduceLROnPlateau } from '../optim/index.js';
-import { Rng, tensor } from '../tensor/index.js';
+import { noGrad, Rng, type Tensor, tensor } from '../tensor/index.js';
 import type { Checkpointer } from './checkpoint.js';
 import { EnhancedVae, W1, W2 } from './enhanced-vae.js';
 import { fitRows } from './fit.js';
 import { sampleWeightVae } from './vae-train.js';
 import { ColumnStandardizer, Standardizer } from './weight-vae.js';
-import { canonicalizeM2 } from './zoo.js';
+import { canonicalizeM2, m2Logits } from './zoo.js';
 
 export interface EnhancedPreset {
   lr: number;
@@ -20,6 +27,7 @@ export interface EnhancedPreset {
   scaling: 'global' | 'columns'; // one mean and std for all values (the code), or one per weight
   canonical: boolean; // order each network's hidden units canonically first (zoo.ts canonicalizeM2)
   beta: number; // weight of the KL term
+  functional: number; // weight of the function-space reconstruction term (0: none, the paper's loss)
 }
 
 export const ENHANCED_PRESETS: Record<'faithful' | 'default', EnhancedPreset> = {
@@ -32,6 +40,7 @@ export const ENHANCED_PRESETS: Record<'faithful' | 'default', EnhancedPreset> = 
     scaling: 'global',
     canonical: false,
     beta: 1,
+    functional: 0,
   },
   default: {
     lr: 1e-3,
@@ -40,8 +49,9 @@ export const ENHANCED_PRESETS: Record<'faithful' | 'default', EnhancedPreset> = 
     epochs: 300,
     patience: 10,
     scaling: 'columns',
-    canonical: true,
+    canonical: false,
     beta: 1,
+    functional: 30,
   },
 };
 
@@ -51,35 +61,53 @@ export interface TrainedEnhancedVae {
   losses: number[];
 }
 
+export interface EnhancedTrainOptions {
+  seed: number;
+  /** Rows (N, 4) on which the function-space term compares networks: the Iris training inputs. */
+  inputs?: Float32Array;
+  onEpoch?: (epoch: number, loss: number) => void;
+  ckpt?: Checkpointer;
+}
+
 export async function trainEnhancedVae(
   vectors: Float32Array,
   preset: EnhancedPreset,
-  seed: number,
-  onEpoch?: (epoch: number, loss: number) => void,
-  ckpt?: Checkpointer,
+  o: EnhancedTrainOptions,
 ): Promise<TrainedEnhancedVae> {
   const dim = W1 + W2;
   const G = vectors.length / dim;
-  const rng = new Rng(seed);
+  if (!Number.isInteger(G) || G < 2) {
+    throw new Error(`trainEnhancedVae: ${vectors.length} values are not 2 or more M2 vectors of ${dim}`);
+  }
+  if (preset.functional > 0 && (!o.inputs || o.inputs.length === 0 || o.inputs.length % 4 !== 0)) {
+    throw new Error(
+      `trainEnhancedVae: the preset's function-space term (functional ${preset.functional}) needs the training inputs as rows of 4 (options.inputs); set functional: 0 to train on weights alone`,
+    );
+  }
+  const rng = new Rng(o.seed);
   if (preset.canonical) vectors = canonicalizeM2(vectors);
   const scaler = preset.scaling === 'global' ? Standardizer.fit(vectors) : ColumnStandardizer.fit(vectors, dim);
   const data = tensor(scaler.scale(vectors), [G, dim]);
   const vae = new EnhancedVae(rng);
   const opt = new Adam(vae.parameters(), { lr: preset.lr, weightDecay: preset.weightDecay });
   const plateau = new ReduceLROnPlateau(opt, { patience: preset.patience });
+  const term = preset.functional > 0 ? new FunctionTerm(scaler, o.inputs!) : null;
   try {
     const losses = await fitRows({
       data,
       model: vae,
       opt,
       rng,
-      loss: (x) => vae.loss(x, rng, preset.beta).total,
+      loss: (x) => {
+        const l = vae.loss(x, rng, preset.beta);
+        return term ? add(l.total, mul(term.loss(l.decoded, x), preset.functional)) : l.total;
+      },
       batchSize: preset.batchSize,
       epochs: preset.epochs,
       shuffle: true,
-      onEpoch,
+      onEpoch: o.onEpoch,
       afterEpoch: (sum) => plateau.step(sum),
-      ckpt,
+      ckpt: o.ckpt,
       extra: { save: () => plateau.state(), load: (st) => plateau.loadState(st as ReturnType<typeof plateau.state>) },
     });
     return { vae, scaler, losses };
@@ -89,6 +117,41 @@ export async function trainEnhancedVae(
   } finally {
     opt.dispose();
     data.dispose();
+    term?.dispose();
+  }
+}
+
+/**
+ * How far decoded networks compute from the encoded ones, summed over the batch: for each pair, the mean
+ * over the N input rows of KL(softmax(encoded logits) || softmax(decoded logits)). Both batches are in the
+ * scaled space; the term maps them back to weights inside the graph.
+ */
+class FunctionTerm {
+  private readonly mean: Tensor;
+  private readonly std: Tensor;
+  private readonly inputs: Tensor;
+
+  constructor(scaler: Standardizer | ColumnStandardizer, inputs: Float32Array) {
+    const dim = W1 + W2;
+    const col = (v: number | Float64Array) =>
+      Float32Array.from({ length: dim }, (_, i) => (typeof v === 'number' ? v : v[i]!));
+    this.mean = tensor(col(scaler.mean), [1, dim]);
+    this.std = tensor(col(scaler.std), [1, dim]);
+    this.inputs = tensor(inputs, [inputs.length / 4, 4]);
+  }
+
+  loss(decoded: Tensor, encoded: Tensor): Tensor {
+    const weights = (v: Tensor) => add(mul(v, this.std), this.mean);
+    const target = noGrad(() => logSoftmax(m2Logits(weights(encoded), this.inputs)));
+    const out = logSoftmax(m2Logits(weights(decoded), this.inputs));
+    const kl = sum(mul(exp(target), sub(target, out)));
+    return mul(kl, 1 / this.inputs.shape[0]!);
+  }
+
+  dispose(): void {
+    this.mean.dispose();
+    this.std.dispose();
+    this.inputs.dispose();
   }
 }
 

@@ -79,6 +79,6 @@ export class EnhancedVae extends Module {
       mse(slice(y, [0, W1], [B, W2]), slice(x, [0, W1], [B, W2]), 'sum'),
     );
     const kl = klDivergence(mu, logvar);
-    return { total: add(recon, mul(kl, beta)), recon, kl };
+    return { total: add(recon, mul(kl, beta)), recon, kl, decoded: y };
   }
 }

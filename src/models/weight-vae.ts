@@ -13,6 +13,7 @@ export interface VaeLoss {
   total: Tensor; // recon + beta * kl, summed over the batch
   recon: Tensor;
   kl: Tensor;
+  decoded: Tensor; // the reconstruction of the batch, (B, dim), in the scaled space
 }
 
 /** KL(N(mu, exp(logvar)) || N(0, I)), summed: -1/2 sum(1 + logvar - mu^2 - exp(logvar)). */
@@ -73,9 +74,10 @@ export class WeightVae extends Module {
   /** x: (B, dim) scaled to [0, 1]. */
   loss(x: Tensor, rng: Rng, beta = 1): VaeLoss {
     const { mu, logvar } = this.encode(x);
-    const recon = mse(this.decode(reparameterize(mu, logvar, rng)), x, 'sum');
+    const decoded = this.decode(reparameterize(mu, logvar, rng));
+    const recon = mse(decoded, x, 'sum');
     const kl = klDivergence(mu, logvar);
-    return { total: add(recon, mul(kl, beta)), recon, kl };
+    return { total: add(recon, mul(kl, beta)), recon, kl, decoded };
   }
 }
 

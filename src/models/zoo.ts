@@ -7,7 +7,7 @@
 
 import type { IrisSplit } from '../data/iris.js';
 import { GroupedLinear, Module, ReLU } from '../nn/index.js';
-import { add, argmax, crossEntropy, gatherRows, mul, reshape } from '../ops/index.js';
+import { add, argmax, crossEntropy, gatherRows, matmul, mul, relu, reshape, slice } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
 import { backward, Rng, scope, type Tensor, tensor, zeros } from '../tensor/index.js';
 
@@ -141,6 +141,25 @@ export async function populationAccuracy(pop: Population, xTest: Tensor, yTest: 
     acc[g] = right / n;
   }
   return acc;
+}
+
+/**
+ * Logits of M2 networks given as a tensor of weight vectors w (G, 43), differentiable in w (the enhanced
+ * VAE's function-space term backpropagates through it): x (N, 4) -> (G, N, 3).
+ */
+export function m2Logits(w: Tensor, x: Tensor): Tensor {
+  const [I, H, O] = ARCHS.M2;
+  const G = w.shape[0]!;
+  if (w.rank !== 2 || w.shape[1] !== vectorLength('M2') || x.rank !== 2 || x.shape[1] !== I) {
+    throw new Error(`m2Logits: weights (${w.shape}) and inputs (${x.shape}); expected (G, 43) and (N, 4)`);
+  }
+  const part = (at: number, n: number, shape: number[]) => reshape(slice(w, [0, at], [G, n]), shape);
+  const W1 = part(0, H * I, [G, H, I]);
+  const b1 = part(H * I, H, [G, 1, H]);
+  const W2 = part(H * (I + 1), O * H, [G, O, H]);
+  const b2 = part(H * (I + 1) + O * H, O, [G, 1, O]);
+  const h = relu(add(matmul(x, W1, false, true), b1));
+  return add(matmul(h, W2, false, true), b2);
 }
 
 /** Test accuracy of networks given as weight vectors (G, P). */
