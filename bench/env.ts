@@ -34,40 +34,14 @@ function describe(info: GPUAdapterInfo | undefined): string {
   return [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' / ');
 }
 
-/**
- * dawn.node answers a pending mapAsync or onSubmittedWorkDone by polling its instance from setImmediate
- * callbacks, back to back: while JS waits for the GPU, one core spins, and on SwiftShader that core is
- * one of the GPU's. `--throttle-polling` measures what that costs: a chain of setImmediate callbacks (a
- * callback scheduling the next) spins for its first SPIN_MS, as before, so that short waits stay short,
- * and then goes on with setTimeout(0), about 1 ms apart. It applies to everyone in the process (TF.js
- * too). The same back-off inside src/gpu/node.ts would be the fix.
- */
-const SPIN_MS = 0.5;
-
-function throttlePolling(): void {
-  const g = globalThis as any;
-  const immediate = g.setImmediate as (fn: (...args: unknown[]) => void, ...args: unknown[]) => unknown;
-  let inCallback = false;
-  let chainStart = 0;
-  g.setImmediate = (fn: (...args: unknown[]) => void, ...args: unknown[]) => {
-    const now = performance.now();
-    if (!inCallback) chainStart = now; // a new wait, not a poll rescheduling itself
-    const run = (...a: unknown[]) => {
-      inCallback = true;
-      try {
-        fn(...a);
-      } finally {
-        inCallback = false;
-      }
-    };
-    return now - chainStart < SPIN_MS ? immediate(run, ...args) : setTimeout(run, 0, ...args);
-  };
+/** How our runtime waits for Dawn in Node (src/gpu/node.ts patientWait; WEIGHTGEN_POLL=spin turns it off). */
+function polling(): string {
+  return process.env.WEIGHTGEN_POLL === 'spin' ? ', polling: spin' : ', polling: patient';
 }
 
 /** Node: starts our runtime (optionally on a Dawn instance made with `dawnFlags`) and sets navigator.gpu. */
-async function startNode(dawnFlags: string | null, throttle: boolean): Promise<string> {
+async function startNode(dawnFlags: string | null): Promise<string> {
   const g = globalThis as any;
-  if (throttle) throttlePolling();
   if (dawnFlags !== null) {
     // Computed name: the browser bundle must not follow it.
     const { requestNodeAdapter } = (await import(
@@ -77,7 +51,7 @@ async function startNode(dawnFlags: string | null, throttle: boolean): Promise<s
     const { gpu: dawn } = await requestNodeAdapter('auto', flags);
     g.navigator = { gpu: dawn };
     await initGpu();
-    return (dawnFlags || '(none: Dawn defaults)') + (throttle ? ', polling throttled' : '');
+    return (dawnFlags || '(none: Dawn defaults)') + polling();
   }
   await initGpu();
   const kept: GPU[] | undefined = g[KEEP];
@@ -85,20 +59,16 @@ async function startNode(dawnFlags: string | null, throttle: boolean): Promise<s
   g.navigator ??= {};
   g.navigator.gpu = kept[kept.length - 1];
   const flags = process.env.WEIGHTGEN_ROBUST === '1' ? '(robustness on)' : 'disable_robustness';
-  return flags + (throttle ? ', polling throttled' : '');
+  return flags + polling();
 }
 
 /**
  * Starts everything. `wasmPrefix`: where the tfjs-backend-wasm .wasm files are (a directory path with a
  * trailing slash in Node, a URL in a browser).
  */
-export async function startEnv(
-  wasmPrefix: string,
-  dawnFlags: string | null = null,
-  throttle = false,
-): Promise<BenchEnv> {
+export async function startEnv(wasmPrefix: string, dawnFlags: string | null = null): Promise<BenchEnv> {
   const inBrowser = typeof window !== 'undefined';
-  const flags = inBrowser ? '' : await startNode(dawnFlags, throttle);
+  const flags = inBrowser ? '' : await startNode(dawnFlags);
   if (inBrowser) await initGpu();
   const tf = (await import('@tensorflow/tfjs-core')) as Tf;
   // @tensorflow/tfjs registers these; tfjs-core alone has no gradients

@@ -13,7 +13,7 @@
 //   npm run bench -- --toggles             the table's key cases under several sets of Dawn toggles
 //                    [--sets "a,b"]        (only the sets whose name contains a or b)
 //   npm run bench -- --dawn-flags a,b      run with these Dawn toggles (Node: instead of device.ts's)
-//   npm run bench -- --throttle-polling    Node: keep dawn.node from spinning a core while JS waits (env.ts)
+//   WEIGHTGEN_POLL=spin npm run bench      Node: let dawn.node spin a core while we wait (src/gpu/node.ts)
 //   npm run bench -- --no-save             print only
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -99,7 +99,7 @@ export function printReport(report: Report): void {
 }
 
 async function node(): Promise<Report> {
-  const env = await startEnv(wasmDir, options.dawnFlags, flag('--throttle-polling'));
+  const env = await startEnv(wasmDir, options.dawnFlags);
   const { cases, skipped } = suite(options);
   for (const s of skipped) console.log(s);
   console.log(`${cases.length} cases on ${env.adapter}`);
@@ -128,7 +128,7 @@ async function node(): Promise<Report> {
 }
 
 async function runSweep(): Promise<void> {
-  const env = await startEnv(wasmDir, options.dawnFlags, flag('--throttle-polling'));
+  const env = await startEnv(wasmDir, options.dawnFlags);
   console.log(`matmul kernel sweep on ${env.adapter}${env.dawnFlags ? ` (Dawn toggles: ${env.dawnFlags})` : ''}`);
   const { sweep } = await import('./sweep.js');
   const { FINALISTS } = await import('./matmul-variants.js');

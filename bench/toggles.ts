@@ -15,7 +15,7 @@ import { fmtMs, textTable } from './util.js';
 
 const ROBUST_OFF = 'disable_robustness';
 
-export const TOGGLE_SETS: { name: string; flags: string; throttle?: boolean }[] = [
+export const TOGGLE_SETS: { name: string; flags: string; spin?: boolean }[] = [
   { name: 'Dawn defaults (robustness on)', flags: '' },
   { name: 'disable_robustness (device.ts)', flags: ROBUST_OFF },
   { name: '+ disable_workgroup_init', flags: `${ROBUST_OFF},disable_workgroup_init` },
@@ -28,7 +28,7 @@ export const TOGGLE_SETS: { name: string; flags: string; throttle?: boolean }[] 
     name: 'all four',
     flags: `${ROBUST_OFF},disable_workgroup_init,skip_validation,disable_polyfills_on_integer_div_and_mod`,
   },
-  { name: 'disable_robustness, polling throttled', flags: ROBUST_OFF, throttle: true },
+  { name: 'disable_robustness, WEIGHTGEN_POLL=spin', flags: ROBUST_OFF, spin: true },
 ];
 
 const CASES = ['matmul 256^3', 'softmax-xent fwd+bwd', 'adam step', 'VAE train step'];
@@ -68,9 +68,12 @@ export async function runToggles(
           '--no-save',
           '--json',
           out,
-          ...(set.throttle ? ['--throttle-polling'] : []),
         ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, WEIGHTGEN_POLL: set.spin ? 'spin' : 'patient' },
+        },
       );
       if (r.status !== 0) throw new Error(`the run with toggles '${set.flags}' failed:\n${r.stdout}`);
       const report = JSON.parse(readFileSync(out, 'utf8')) as Report;

@@ -133,42 +133,124 @@ fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
   c[i] = s;
 }
 
-// Register blocking without workgroup memory: the same 32x32 tile per workgroup and 4x4 block per thread
-// as `matmul`, but each thread reads its 4 values of op(a) and 4 of op(b) per k straight from the buffers.
-// No barriers: on a CPU implementation (SwiftShader) a barrier means switching between all 64 threads
-// of the workgroup, which costs more than the reuse it buys; its caches do what workgroup memory would.
-@compute @workgroup_size(8, 8)
-fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = wg.y * TILE_M + lid.y;
-  let col0 = wg.x * TILE_N + lid.x;
-  let a_base = wg.z * p.a_batch;
-  let b_base = wg.z * p.b_batch;
-  // rows row0 + 8 i, columns col0 + 8 j; out-of-range rows and columns read row/column 0 and are not written
-  var ra = vec4u(0u);
-  var cb = vec4u(0u);
-  for (var i = 0u; i < 4u; i++) {
-    let r = row0 + i * THREADS_Y;
-    ra[i] = a_base + select(0u, r, r < p.m) * p.a_row;
-    let q = col0 + i * THREADS_X;
-    cb[i] = b_base + select(0u, q, q < p.n) * p.b_col;
+// Register blocking without workgroup memory, for CPU implementations of WebGPU (SwiftShader). Each
+// thread owns a 16x8 block of c, as eight 4x4 blocks held in mat4x4f accumulators, and reads op(a) and
+// op(b) straight from the buffers: no workgroup memory and no barriers. On a CPU a barrier means switching
+// between the workgroup's threads, which costs more than the reuse it buys, and the caches share what
+// workgroup memory would. k is walked 4 at a time: a 4x4 block of op(a) and one of op(b) are gathered
+// into matrices and one mat4x4f product does their 64 multiply-adds; a remainder loop takes the last
+// k % 4 steps one at a time. 16x8 outputs a thread, on a 16x4 workgroup (a 64x128 tile of c), won the
+// sweep in bench/matmul-variants.ts: 3-4x the 4x4-per-thread kernel it replaced.
+//
+// In the 4x4 blocks, column r of a matrix is row r of the block (WGSL matrices are column-major): with
+// A[r][q] = op(a)[row r, k + q] and B[q][j] = op(b)[k + q, col j], (B * A)[r][j] is sum_q op(a) op(b),
+// which is c's block with column r holding row r.
+
+const REGS_ROWS = 16u;  // rows of c per thread: four 4-row blocks
+const REGS_COLS = 8u;   // columns of c per thread: two 4-column blocks
+const REGS_WG_X = 16u;  // threads along columns (src/ops/matmul.ts sizes the dispatch by all four)
+const REGS_WG_Y = 4u;   // threads along rows
+
+// Rows `at` (element offsets of 4 rows of op(a)), columns k..k+3 at element offset ka: column r = row r.
+fn a_block(at: vec4u, ka: u32) -> mat4x4f {
+  return mat4x4f(a_run(at.x + ka), a_run(at.y + ka), a_run(at.z + ka), a_run(at.w + ka));
+}
+
+// 4 consecutive k of one row of op(a).
+fn a_run(at: u32) -> vec4f {
+  let s = p.a_col;
+  return vec4f(a[at], a[at + s], a[at + 2u * s], a[at + 3u * s]);
+}
+
+// Rows k..k+3 of op(b) (k at element offset kb), columns `at` (element offsets of 4 columns): column q = row k + q.
+fn b_block(at: vec4u, kb: u32) -> mat4x4f {
+  let s = p.b_row;
+  return mat4x4f(b_row(at, kb), b_row(at, kb + s), b_row(at, kb + 2u * s), b_row(at, kb + 3u * s));
+}
+
+// One row of op(b) (at element offset kb) at 4 columns.
+fn b_row(at: vec4u, kb: u32) -> vec4f {
+  return vec4f(b[at.x + kb], b[at.y + kb], b[at.z + kb], b[at.w + kb]);
+}
+
+// One k of op(a) at 4 rows.
+fn a_k(at: vec4u, ka: u32) -> vec4f {
+  return vec4f(a[at.x + ka], a[at.y + ka], a[at.z + ka], a[at.w + ka]);
+}
+
+// The rank-1 update x y^T as a 4x4 block (column r = x[r] * y).
+fn outer(x: vec4f, y: vec4f) -> mat4x4f {
+  return mat4x4f(x.x * y, x.y * y, x.z * y, x.w * y);
+}
+
+@compute @workgroup_size(16, 4)
+fn matmul_regs(@builtin(global_invocation_id) gid: vec3u) {
+  let row0 = gid.y * REGS_ROWS;
+  let col0 = gid.x * REGS_COLS;
+  if (row0 >= p.m || col0 >= p.n) { return; }
+  let a_base = gid.z * p.a_batch;
+  let b_base = gid.z * p.b_batch;
+  // element offsets of this thread's rows of op(a) and columns of op(b); rows and columns past the edge
+  // read the last one (in bounds) and are never stored
+  let last_row = p.m - 1u;
+  let last_col = p.n - 1u;
+  let r = vec4u(0u, 1u, 2u, 3u);
+  let ra0 = a_base + min(row0 + r, vec4u(last_row)) * p.a_row;
+  let ra1 = a_base + min(row0 + 4u + r, vec4u(last_row)) * p.a_row;
+  let ra2 = a_base + min(row0 + 8u + r, vec4u(last_row)) * p.a_row;
+  let ra3 = a_base + min(row0 + 12u + r, vec4u(last_row)) * p.a_row;
+  let cb0 = b_base + min(col0 + r, vec4u(last_col)) * p.b_col;
+  let cb1 = b_base + min(col0 + 4u + r, vec4u(last_col)) * p.b_col;
+  // acc_ij: rows 4i.., columns 4j.. of the thread's block
+  var acc_00 = mat4x4f(); var acc_01 = mat4x4f();
+  var acc_10 = mat4x4f(); var acc_11 = mat4x4f();
+  var acc_20 = mat4x4f(); var acc_21 = mat4x4f();
+  var acc_30 = mat4x4f(); var acc_31 = mat4x4f();
+  var ka = 0u;
+  var kb = 0u;
+  var kk = 0u;
+  for (; kk + 4u <= p.k; kk += 4u) {
+    let b0 = b_block(cb0, kb);
+    let b1 = b_block(cb1, kb);
+    let a0 = a_block(ra0, ka);
+    acc_00 += b0 * a0; acc_01 += b1 * a0;
+    let a1 = a_block(ra1, ka);
+    acc_10 += b0 * a1; acc_11 += b1 * a1;
+    let a2 = a_block(ra2, ka);
+    acc_20 += b0 * a2; acc_21 += b1 * a2;
+    let a3 = a_block(ra3, ka);
+    acc_30 += b0 * a3; acc_31 += b1 * a3;
+    ka += 4u * p.a_col;
+    kb += 4u * p.b_row;
   }
-  var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  for (var kk = 0u; kk < p.k; kk++) {
-    let ka = kk * p.a_col;
-    let kb = kk * p.b_row;
-    let bv = vec4f(b[cb.x + kb], b[cb.y + kb], b[cb.z + kb], b[cb.w + kb]);
-    acc[0] = fma(vec4f(a[ra.x + ka]), bv, acc[0]);
-    acc[1] = fma(vec4f(a[ra.y + ka]), bv, acc[1]);
-    acc[2] = fma(vec4f(a[ra.z + ka]), bv, acc[2]);
-    acc[3] = fma(vec4f(a[ra.w + ka]), bv, acc[3]);
+  for (; kk < p.k; kk++) {
+    let y0 = b_row(cb0, kb);
+    let y1 = b_row(cb1, kb);
+    let x0 = a_k(ra0, ka);
+    acc_00 += outer(x0, y0); acc_01 += outer(x0, y1);
+    let x1 = a_k(ra1, ka);
+    acc_10 += outer(x1, y0); acc_11 += outer(x1, y1);
+    let x2 = a_k(ra2, ka);
+    acc_20 += outer(x2, y0); acc_21 += outer(x2, y1);
+    let x3 = a_k(ra3, ka);
+    acc_30 += outer(x3, y0); acc_31 += outer(x3, y1);
+    ka += p.a_col;
+    kb += p.b_row;
   }
-  let c_base = wg.z * p.m * p.n;
+  let c_base = gid.z * p.m * p.n;
+  store_block(c_base, row0, col0, acc_00); store_block(c_base, row0, col0 + 4u, acc_01);
+  store_block(c_base, row0 + 4u, col0, acc_10); store_block(c_base, row0 + 4u, col0 + 4u, acc_11);
+  store_block(c_base, row0 + 8u, col0, acc_20); store_block(c_base, row0 + 8u, col0 + 4u, acc_21);
+  store_block(c_base, row0 + 12u, col0, acc_30); store_block(c_base, row0 + 12u, col0 + 4u, acc_31);
+}
+
+// Writes the parts of a 4x4 block (column r = row r) that lie inside c.
+fn store_block(c_base: u32, row0: u32, col0: u32, blk: mat4x4f) {
   for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i * THREADS_Y;
-    if (row >= p.m) { break; }
+    let row = row0 + i;
+    if (row >= p.m) { return; }
     for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j * THREADS_X;
-      if (col < p.n) { c[c_base + row * p.n + col] = acc[i][j]; }
+      if (col0 + j < p.n) { c[c_base + row * p.n + col0 + j] = blk[i][j]; }
     }
   }
 }

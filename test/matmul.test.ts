@@ -65,7 +65,8 @@ for (const kernel of ['tiled', 'regs', 'small'] as const)
     afterAll(() => useMatmulKernel(null));
 
     // (M, K, N): odd sizes, a single element, exact multiples of the 32 x 32 output tile and of the 16-deep
-    // K slice, several tiles with ragged edges, a long K.
+    // K slice, several tiles with ragged edges, a long K; for regs (64 x 128 tiles, 16 x 8 per thread, k 4
+    // at a time) ragged edges past its tiles with K % 4 = 3.
     const sizes = [
       [1, 1, 1],
       [3, 5, 7],
@@ -76,6 +77,7 @@ for (const kernel of ['tiled', 'regs', 'small'] as const)
       [64, 32, 64],
       [70, 45, 66],
       [128, 128, 128],
+      [66, 7, 131],
     ];
     for (const [tA, tB] of FLAGS) {
       it(`2-D, transA=${tA} transB=${tB}`, async () => {

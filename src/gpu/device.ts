@@ -16,10 +16,14 @@ export interface AdapterReport {
   features: string[];
 }
 
+/** How the runtime awaits the GPU (mapAsync, onSubmittedWorkDone): plainly, or Node's patientWait. */
+export type Waiter = <T>(start: () => Promise<T>) => Promise<T>;
+
 export interface DeviceHandle {
   device: GPUDevice;
   adapter: GPUAdapter;
   report: AdapterReport;
+  wait: Waiter;
 }
 
 /** Limits worth raising above the WebGPU defaults, when the adapter allows. */
@@ -40,7 +44,14 @@ function env(name: string): string | undefined {
   return typeof process !== 'undefined' ? process.env?.[name] : undefined;
 }
 
-async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browser' | 'dawn'; fallback: boolean }> {
+const plainWait: Waiter = (start) => start();
+
+async function requestAdapter(): Promise<{
+  adapter: GPUAdapter;
+  backend: 'browser' | 'dawn';
+  fallback: boolean;
+  wait: Waiter;
+}> {
   if (typeof navigator !== 'undefined' && navigator.gpu) {
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) {
@@ -51,12 +62,12 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browse
     }
     const i = adapter.info;
     const fallback = /swiftshader/i.test(`${i.architecture} ${i.description}`);
-    return { adapter, backend: 'browser', fallback };
+    return { adapter, backend: 'browser', fallback, wait: plainWait };
   }
   if (typeof process === 'undefined' || !process.versions?.node) {
     throw new Error('No WebGPU here: navigator.gpu is missing. Use a browser with WebGPU (Chrome 113+) or Node.');
   }
-  const { requestNodeAdapter } = await import('./node.js');
+  const { patientWait, requestNodeAdapter } = await import('./node.js');
   const choice = (env('WEIGHTGEN_ADAPTER') ?? 'auto') as AdapterChoice;
   if (!['auto', 'hardware', 'swiftshader'].includes(choice)) {
     throw new Error(`WEIGHTGEN_ADAPTER=${choice}: expected auto, hardware or swiftshader.`);
@@ -68,11 +79,13 @@ async function requestAdapter(): Promise<{ adapter: GPUAdapter; backend: 'browse
   const flags =
     env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
   const { adapter, fallback } = await requestNodeAdapter(choice, flags);
-  return { adapter, backend: 'dawn', fallback };
+  const poll = env('WEIGHTGEN_POLL') ?? 'patient';
+  if (!['patient', 'spin'].includes(poll)) throw new Error(`WEIGHTGEN_POLL=${poll}: expected patient or spin.`);
+  return { adapter, backend: 'dawn', fallback, wait: poll === 'spin' ? plainWait : patientWait };
 }
 
 export async function requestDevice(): Promise<DeviceHandle> {
-  const { adapter, backend, fallback } = await requestAdapter();
+  const { adapter, backend, fallback, wait } = await requestAdapter();
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) {
     const v = (adapter.limits as any)[name];
@@ -90,5 +103,5 @@ export async function requestDevice(): Promise<DeviceHandle> {
     fallback,
     features: [...device.features].map(String).sort(),
   };
-  return { device, adapter, report };
+  return { device, adapter, report, wait };
 }

@@ -117,3 +117,45 @@ export async function requestNodeAdapter(choice: AdapterChoice, flags: string[])
   }
   return { gpu, adapter, fallback: true };
 }
+
+/**
+ * Waits on a promise of Dawn's (mapAsync, onSubmittedWorkDone) without spinning a core. While such a
+ * promise is pending, dawn.node polls for its events with setImmediate, a callback scheduling the next,
+ * back to back: one core at 100%. When the GPU is SwiftShader, that core is one the "GPU" needs (measured
+ * with `npm run bench -- --throttle-polling`: the VAE training step went from 18.4 to 12.4 ms). During the
+ * wait, a setImmediate scheduled from inside a setImmediate callback (a poll rescheduling itself) runs as
+ * setTimeout(0), about 1 ms later, once its chain is older than SPIN_MS: short waits stay short, long ones
+ * let the core go. Everything else in the process sees setImmediate as usual, only later in such chains.
+ * WEIGHTGEN_POLL=spin leaves dawn.node's polling alone.
+ */
+export function patientWait<T>(start: () => Promise<T>): Promise<T> {
+  if (waiting++ === 0) throttleImmediate();
+  return start().finally(() => {
+    if (--waiting === 0) globalThis.setImmediate = plainImmediate!;
+  });
+}
+
+const SPIN_MS = 0.5;
+let waiting = 0;
+let plainImmediate: typeof setImmediate | null = null;
+
+function throttleImmediate(): void {
+  plainImmediate ??= globalThis.setImmediate;
+  const immediate = plainImmediate;
+  let inCallback = false;
+  let chainStart = 0;
+  const throttled = (fn: (...args: any[]) => void, ...args: any[]) => {
+    const now = performance.now();
+    if (!inCallback) chainStart = now; // a new chain, not a callback rescheduling itself
+    const run = (...a: any[]) => {
+      inCallback = true;
+      try {
+        fn(...a);
+      } finally {
+        inCallback = false;
+      }
+    };
+    return now - chainStart < SPIN_MS ? immediate(run, ...args) : setTimeout(run, 0, ...args);
+  };
+  globalThis.setImmediate = throttled as unknown as typeof setImmediate;
+}

@@ -8,7 +8,7 @@
 // buffer given back to the pool can be handed out again at once. Errors of a background flush are thrown
 // by the next `flush` or `read`.
 
-import { requestDevice, type AdapterReport } from './device.js';
+import { type AdapterReport, requestDevice, type Waiter } from './device.js';
 import { type Kernel, KernelCache, type KernelSpec } from './kernels.js';
 import { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
@@ -52,6 +52,7 @@ export class Gpu {
   private constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterReport,
+    private readonly wait: Waiter,
   ) {
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize * 4, 8 * 2 ** 30));
     this.kernels = new KernelCache(device);
@@ -61,8 +62,8 @@ export class Gpu {
   }
 
   static async create(): Promise<Gpu> {
-    const { device, report } = await requestDevice();
-    return new Gpu(device, report);
+    const { device, report, wait } = await requestDevice();
+    return new Gpu(device, report, wait);
   }
 
   get canProfile(): boolean {
@@ -145,7 +146,7 @@ export class Gpu {
     this.record({ kind: 'copy', src, dst: { buffer: staging, offset: 0, size: staging.size } });
     try {
       await this.flush();
-      await staging.mapAsync(GPUMapMode.READ, 0, src.size);
+      await this.wait(() => staging.mapAsync(GPUMapMode.READ, 0, src.size));
       const out = staging.getMappedRange(0, src.size).slice(0);
       staging.unmap();
       return out;
@@ -157,7 +158,7 @@ export class Gpu {
   /** Waits until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     await this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.wait(() => this.device.queue.onSubmittedWorkDone());
   }
 
   private async submit(batch: Command[]): Promise<void> {
@@ -315,7 +316,7 @@ export class Gpu {
   }
 
   private async finishTiming(batch: Command[], t: ReturnType<Gpu['startTiming']>, n: number): Promise<void> {
-    await t.read.mapAsync(GPUMapMode.READ);
+    await this.wait(() => t.read.mapAsync(GPUMapMode.READ));
     const ts = new BigInt64Array(t.read.getMappedRange().slice(0));
     t.read.unmap();
     let d = 0;

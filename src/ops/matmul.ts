@@ -7,14 +7,18 @@ import { gpu } from '../gpu/index.js';
 import { fill, fmtShape, groups1d, numel, record, type Shape, Tensor } from '../tensor/index.js';
 import { sum } from './reduce.js';
 
-/** Rows and columns of the output per workgroup: TILE_M and TILE_N in shaders/matmul.wgsl. */
-const TILE = 32;
+/** Rows and columns of the output per workgroup, [rows, columns], as shaders/matmul.wgsl sets them. */
+const TILE: Record<'tiled' | 'regs', [number, number]> = {
+  tiled: [32, 32], // TILE_M, TILE_N
+  regs: [16 * 4, 8 * 16], // REGS_ROWS * REGS_WG_Y, REGS_COLS * REGS_WG_X
+};
 /** Below this many rows or columns of output, a thread per output beats the tiled kernels (see the WGSL). */
 const SMALL = 8;
 
 /**
  * The three kernels of shaders/matmul.wgsl: `tiled` stages tiles in workgroup memory (best on GPUs),
- * `regs` blocks in registers with no workgroup memory (2x faster on SwiftShader, measured in bench/),
+ * `regs` blocks 16x8 outputs a thread in registers with no workgroup memory (4-8x faster on SwiftShader,
+ * measured in bench/),
  * `small` is a thread per output (products with few rows or columns).
  */
 export type MatmulKernel = 'tiled' | 'regs' | 'small';
@@ -103,7 +107,9 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   const buffers = { a: a.ref, b: b.ref, c: out.ref };
   const kernel = chooseKernel(m, n);
   const groups: [number, number, number] =
-    kernel === 'small' ? groups1d(batch * m * n) : [Math.ceil(n / TILE), Math.ceil(m / TILE), batch];
+    kernel === 'small'
+      ? groups1d(batch * m * n)
+      : [Math.ceil(n / TILE[kernel][1]), Math.ceil(m / TILE[kernel][0]), batch];
   gpu().dispatch({ shader: 'matmul', entry: ENTRY[kernel] }, buffers, uniforms, groups, `matmul_${kernel}`);
   return record(out, 'matmul', [a, b], (dc) => [
     a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
