@@ -1,5 +1,11 @@
-// Batched matrix multiply: c = op(a) @ op(b), op(a) (M, K), op(b) (K, N), c (M, N) row-major, per batch.
+// Batched matrix multiply: c = op(a) @ op(b), op(a) (M, K), op(b) (K, N), c (M, N) row-major, per batch,
+// with an optional fused epilogue for linear layers: + bias[col] (per batch entry when bias_batch > 0),
+// then ReLU or sigmoid (finish() below), so that a layer is one dispatch.
 // Not here: 1-D operands, broadcasting rules and autodiff (src/ops/matmul.ts).
+//
+// Workgroups are 1-D (64 threads) everywhere, with the 2-D position computed from the index: on
+// SwiftShader a 2-D workgroup size costs ~60 us more per dispatch (measured: the same kernel at
+// @workgroup_size(64) 16 us, at (16, 4) 85 us), which dominated the small products of a training step.
 //
 // Tiling. An 8x8 workgroup computes one 32x32 tile of c (workgroup_id.x: the tile's column block,
 // .y: its row block, .z: the batch), each thread a 4x4 block held in registers. The K dimension is walked
@@ -41,20 +47,38 @@ struct Matmul {
   b_row: u32,
   b_col: u32,
   batch: u32,   // batch entries (matmul_small's bound; matmul takes it from the grid)
+  bias_batch: u32, // the epilogue: bias stride per batch entry (0: one bias row for all)
+  has_bias: u32,   // 0: no bias (the bias binding is then a placeholder, never read)
+  act: u32,        // ACT_NONE, ACT_RELU or ACT_SIGMOID
 }
+
+const ACT_NONE = 0u; // the numbering of ACTIVATIONS in src/ops/matmul.ts
+const ACT_RELU = 1u;
+const ACT_SIGMOID = 2u;
 
 @group(0) @binding(0) var<uniform> p: Matmul;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// c's value at (batch entry z, column col) from the product v: the fused epilogue. The activations are
+// those of shaders/elementwise.wgsl, to the bit.
+fn finish(v: f32, z: u32, col: u32) -> f32 {
+  var r = v;
+  if (p.has_bias != 0u) { r += bias[z * p.bias_batch + col]; }
+  if (p.act == ACT_RELU) { r = max(r, 0.0); }
+  if (p.act == ACT_SIGMOID) { r = 1.0 / (1.0 + exp(-r)); }
+  return r;
+}
 
 // tile_a[kk * TILE_M + mm] = op(a)[row0 + mm, k0 + kk];  tile_b[kk * TILE_N + nn] = op(b)[k0 + kk, col0 + nn]
 var<workgroup> tile_a: array<f32, TILE_K * TILE_M>; // (TILE_K, TILE_M)
 var<workgroup> tile_b: array<f32, TILE_K * TILE_N>; // (TILE_K, TILE_N)
 
-@compute @workgroup_size(8, 8)
-fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
-          @builtin(local_invocation_index) li: u32) {
+@compute @workgroup_size(64)
+fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let lid = vec2u(li % THREADS_X, li / THREADS_X); // the thread's column and row in the 8x8 workgroup
   let row0 = wg.y * TILE_M;
   let col0 = wg.x * TILE_N;
   let a_base = wg.z * p.a_batch;
@@ -109,7 +133,7 @@ fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: v
     if (row >= p.m) { break; }
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x + j * THREADS_X;
-      if (col < p.n) { c[c_base + row * p.n + col] = acc[i][j]; }
+      if (col < p.n) { c[c_base + row * p.n + col] = finish(acc[i][j], wg.z, col); }
     }
   }
 }
@@ -130,7 +154,7 @@ fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
     ia += p.a_col;
     ib += p.b_row;
   }
-  c[i] = s;
+  c[i] = finish(s, e, col);
 }
 
 // Register blocking without workgroup memory, for CPU implementations of WebGPU (SwiftShader). Each
@@ -139,7 +163,7 @@ fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
 // between the workgroup's threads, which costs more than the reuse it buys, and the caches share what
 // workgroup memory would. k is walked 4 at a time: a 4x4 block of op(a) and one of op(b) are gathered
 // into matrices and one mat4x4f product does their 64 multiply-adds; a remainder loop takes the last
-// k % 4 steps one at a time. 16x8 outputs a thread, on a 16x4 workgroup (a 64x128 tile of c), won the
+// k % 4 steps one at a time. 16x8 outputs a thread, on 16x4 threads (a 64x128 tile of c), won the
 // sweep in bench/matmul-variants.ts: 3-4x the 4x4-per-thread kernel it replaced.
 //
 // In the 4x4 blocks, column r of a matrix is row r of the block (WGSL matrices are column-major): with
@@ -183,13 +207,13 @@ fn outer(x: vec4f, y: vec4f) -> mat4x4f {
   return mat4x4f(x.x * y, x.y * y, x.z * y, x.w * y);
 }
 
-@compute @workgroup_size(16, 4)
-fn matmul_regs(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * REGS_ROWS;
-  let col0 = gid.x * REGS_COLS;
+@compute @workgroup_size(64)
+fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let row0 = (wg.y * REGS_WG_Y + li / REGS_WG_X) * REGS_ROWS;
+  let col0 = (wg.x * REGS_WG_X + li % REGS_WG_X) * REGS_COLS;
   if (row0 >= p.m || col0 >= p.n) { return; }
-  let a_base = gid.z * p.a_batch;
-  let b_base = gid.z * p.b_batch;
+  let a_base = wg.z * p.a_batch;
+  let b_base = wg.z * p.b_batch;
   // element offsets of this thread's rows of op(a) and columns of op(b); rows and columns past the edge
   // read the last one (in bounds) and are never stored
   let last_row = p.m - 1u;
@@ -237,20 +261,22 @@ fn matmul_regs(@builtin(global_invocation_id) gid: vec3u) {
     ka += p.a_col;
     kb += p.b_row;
   }
-  let c_base = gid.z * p.m * p.n;
-  store_block(c_base, row0, col0, acc_00); store_block(c_base, row0, col0 + 4u, acc_01);
-  store_block(c_base, row0 + 4u, col0, acc_10); store_block(c_base, row0 + 4u, col0 + 4u, acc_11);
-  store_block(c_base, row0 + 8u, col0, acc_20); store_block(c_base, row0 + 8u, col0 + 4u, acc_21);
-  store_block(c_base, row0 + 12u, col0, acc_30); store_block(c_base, row0 + 12u, col0 + 4u, acc_31);
+  let z = wg.z;
+  store_block(z, row0, col0, acc_00); store_block(z, row0, col0 + 4u, acc_01);
+  store_block(z, row0 + 4u, col0, acc_10); store_block(z, row0 + 4u, col0 + 4u, acc_11);
+  store_block(z, row0 + 8u, col0, acc_20); store_block(z, row0 + 8u, col0 + 4u, acc_21);
+  store_block(z, row0 + 12u, col0, acc_30); store_block(z, row0 + 12u, col0 + 4u, acc_31);
 }
 
-// Writes the parts of a 4x4 block (column r = row r) that lie inside c.
-fn store_block(c_base: u32, row0: u32, col0: u32, blk: mat4x4f) {
+// Writes the parts of a 4x4 block (column r = row r) of batch entry z that lie inside c.
+fn store_block(z: u32, row0: u32, col0: u32, blk: mat4x4f) {
+  let c_base = z * p.m * p.n;
   for (var i = 0u; i < 4u; i++) {
     let row = row0 + i;
     if (row >= p.m) { return; }
     for (var j = 0u; j < 4u; j++) {
-      if (col0 + j < p.n) { c[c_base + row * p.n + col0 + j] = blk[i][j]; }
+      let col = col0 + j;
+      if (col < p.n) { c[c_base + row * p.n + col] = finish(blk[i][j], z, col); }
     }
   }
 }

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpuMatmul, matmul, useMatmulKernel } from '../src/ops/matmul.js';
-import { backward, requireGrad, tensor } from '../src/tensor/index.js';
+import { Linear, ReLU, Sequential, Sigmoid } from '../src/nn/index.js';
+import { mul, relu, sigmoid } from '../src/ops/elementwise.js';
+import { sum } from '../src/ops/reduce.js';
+import { type Activation, cpuMatmul, linear, matmul, useMatmulKernel } from '../src/ops/matmul.js';
+import { backward, Rng, requireGrad, type Tensor, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { cpuRng, expectClose, setupGpu } from './helpers.js';
 
@@ -171,6 +174,121 @@ describe('matmul backward', () => {
       rtol: RTOL,
       atol: ATOL,
     });
+  });
+});
+
+/** act(x @ w^T + bias) in float64; bias per batch entry when perEntry. */
+function cpuLinear(
+  x: Float64Array,
+  xShape: number[],
+  w: Float64Array,
+  wShape: number[],
+  bias: Float64Array | null,
+  perEntry: boolean,
+  act: Activation,
+): number[] {
+  const { data, shape } = cpuMatmul(x, xShape, w, wShape, false, true);
+  const n = shape.at(-1)!;
+  const m = shape.at(-2)!;
+  return Array.from(data, (v, i) => {
+    const col = i % n;
+    const z = Math.floor(i / (m * n));
+    const r = v + (bias ? bias[perEntry ? z * n + col : col]! : 0);
+    return act === 'relu' ? Math.max(r, 0) : act === 'sigmoid' ? 1 / (1 + Math.exp(-r)) : r;
+  });
+}
+
+// linear() fuses the bias and the activation into the matmul's store: every kernel, every activation,
+// a bias shared by all rows and a bias per population member (GroupedLinear), forward and backward.
+for (const kernel of ['tiled', 'regs', 'small'] as const)
+  describe(`linear, fused bias and activation (${kernel} kernel)`, () => {
+    beforeAll(() => useMatmulKernel(kernel));
+    afterAll(() => useMatmulKernel(null));
+    // [x shape, w shape, bias shape (null: none)]
+    const cases: [number[], number[], number[] | null][] = [
+      [[5, 7], [9, 7], [9]],
+      [[2, 3, 4], [6, 4], [6]],
+      [
+        [3, 5, 4],
+        [3, 6, 4],
+        [3, 1, 6],
+      ],
+      [
+        [5, 4],
+        [3, 6, 4],
+        [3, 1, 6],
+      ],
+      [[4, 3], [5, 3], null],
+    ];
+    for (const act of ['none', 'relu', 'sigmoid'] as const) {
+      it(act, async () => {
+        for (const [i, [xs, ws, bs]] of cases.entries()) {
+          const perEntry = bs !== null && bs.length > 1;
+          const inputs = [randomData(90 + i, xs), randomData(100 + i, ws), ...(bs ? [randomData(110 + i, bs)] : [])];
+          if (act === 'relu') {
+            // finite differences across ReLU's kink would be wrong: keep every pre-activation clear of 0
+            const f64 = inputs.map((t) => Float64Array.from(Float32Array.from(t.data)));
+            const pre = cpuLinear(f64[0]!, xs, f64[1]!, ws, f64[2] ?? null, perEntry, 'none');
+            expect(Math.min(...pre.map(Math.abs)), 'distance of a pre-activation from 0').toBeGreaterThan(1e-2);
+          }
+          await checkOp({
+            name: `linear ${act} x (${xs}) w (${ws}) bias (${bs})`,
+            inputs,
+            gpu: (x, w, b) => linear(x!, w!, b ?? null, act),
+            cpu: (x, w, b) => cpuLinear(x!, xs, w!, ws, b ?? null, perEntry, act),
+            rtol: RTOL,
+            atol: ATOL,
+            seed: i,
+          });
+        }
+      });
+    }
+  });
+
+describe('linear layers', () => {
+  it('Sequential fuses Linear + ReLU and Linear + Sigmoid with the same values and gradients', async () => {
+    const net = new Sequential(
+      new Linear(5, 7, { rng: new Rng(1) }),
+      new ReLU(),
+      new Linear(7, 3, { rng: new Rng(2) }),
+      new Sigmoid(),
+    );
+    const [l0, , l1] = net.layers as [Linear, ReLU, Linear];
+    const x = tensor(
+      Float32Array.from({ length: 4 * 5 }, (_, i) => Math.sin(i)),
+      [4, 5],
+    );
+    // the loss sum(y * c) with fixed weights c, so that every output and every gradient is distinct
+    const c = tensor(
+      Float32Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i)),
+      [4, 3],
+    );
+    const run = async (f: () => Tensor) => {
+      for (const p of net.parameters()) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+      const y = f();
+      const loss = sum(mul(y, c));
+      backward(loss);
+      const out = [await y.data(), ...(await Promise.all(net.parameters().map((p) => p.grad!.data())))];
+      y.dispose();
+      loss.dispose();
+      return out;
+    };
+    const fused = await run(() => net.forward(x));
+    const apart = await run(() => sigmoid(l1.forward(relu(l0.forward(x)))));
+    fused.forEach((f, i) => expectClose(f, apart[i]!, 0, 0, `output / gradient ${i}`));
+    x.dispose();
+    c.dispose();
+  });
+
+  it('a bias of the wrong shape names the shapes', () => {
+    const x = tensor(new Float32Array(6), [2, 3]);
+    const w = tensor(new Float32Array(12), [4, 3]);
+    const b = tensor(new Float32Array(3), [3]);
+    expect(() => linear(x, w, b)).toThrow(/bias \(3\); expected \(4\) or \(1, 4\)/);
+    for (const t of [x, w, b]) t.dispose();
   });
 });
 

@@ -6,8 +6,8 @@
 // Not here: the VAEs (weight-vae.ts) or Table 1 (iris-pipeline.ts).
 
 import type { IrisSplit } from '../data/iris.js';
-import { GroupedLinear, Module, ReLU } from '../nn/index.js';
-import { add, argmax, crossEntropy, gatherRows, matmul, mul, relu, reshape, slice } from '../ops/index.js';
+import { GroupedLinear, Module } from '../nn/index.js';
+import { add, argmax, crossEntropy, gatherRows, linear, mul, reshape, slice } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
 import { backward, Rng, scope, type Tensor, tensor, zeros } from '../tensor/index.js';
 
@@ -44,7 +44,6 @@ export function modelSeed(setSeed: number, g: number): number {
 /** G networks of one architecture, with ReLU between layers. */
 export class Population extends Module {
   readonly layers: GroupedLinear[];
-  private relu = new ReLU();
 
   constructor(
     readonly arch: Arch,
@@ -62,8 +61,7 @@ export class Population extends Module {
   forward(x: Tensor): Tensor {
     let h = x;
     this.layers.forEach((l, i) => {
-      h = l.forward(h);
-      if (i < this.layers.length - 1) h = this.relu.forward(h);
+      h = l.forward(h, i < this.layers.length - 1 ? 'relu' : 'none');
     });
     return h;
   }
@@ -158,8 +156,7 @@ export function m2Logits(w: Tensor, x: Tensor): Tensor {
   const b1 = part(H * I, H, [G, 1, H]);
   const W2 = part(H * (I + 1), O * H, [G, O, H]);
   const b2 = part(H * (I + 1) + O * H, O, [G, 1, O]);
-  const h = relu(add(matmul(x, W1, false, true), b1));
-  return add(matmul(h, W2, false, true), b2);
+  return linear(linear(x, W1, b1, 'relu'), W2, b2);
 }
 
 /** Test accuracy of networks given as weight vectors (G, P). */

@@ -2,8 +2,7 @@
 // its own weights, initialised from its own generator, and sees its own slice of the batch, so training a
 // population equals training its members one by one (the zoo of Iris classifiers uses this).
 
-import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { type Activation, linear } from '../ops/matmul.js';
 import { concat } from '../ops/shape.js';
 import { fmtShape, noGrad, type Rng, scope, type Tensor, zeros } from '../tensor/index.js';
 import { Module } from './module.js';
@@ -47,7 +46,8 @@ export class GroupedLinear extends Module {
     this.bias = this.param('bias', b!);
   }
 
-  forward(x: Tensor): Tensor {
+  /** `act` fuses the activation that follows into the same dispatch. */
+  forward(x: Tensor, act: Activation = 'none'): Tensor {
     const ok = (x.rank === 3 && x.shape[0] === this.groups) || x.rank === 2;
     if (!ok || x.shape.at(-1) !== this.inFeatures) {
       throw new Error(
@@ -55,6 +55,6 @@ export class GroupedLinear extends Module {
       );
     }
     // (G, B, in) @ (G, out, in)^T + (G, 1, out)
-    return add(matmul(x, this.weight, false, true), this.bias);
+    return linear(x, this.weight, this.bias, act);
   }
 }

@@ -1,7 +1,7 @@
 // Layers without convolution or normalisation: Linear, activations, Sequential.
 
-import { add, leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.js';
+import { type Activation, linear } from '../ops/matmul.js';
 import { defaultRng, type Rng, type Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 
@@ -27,10 +27,9 @@ export class Linear extends Module {
     this.bias = o.bias === false ? null : this.param('bias', rng.uniform([outFeatures], -bound, bound));
   }
 
-  // x: (..., in) -> (..., out)
-  forward(x: Tensor): Tensor {
-    const y = matmul(x, this.weight, false, true);
-    return this.bias ? add(y, this.bias) : y;
+  // x: (..., in) -> (..., out); `act` fuses the activation that follows into the same dispatch
+  forward(x: Tensor, act: Activation = 'none'): Tensor {
+    return linear(x, this.weight, this.bias, act);
   }
 }
 
@@ -68,7 +67,25 @@ export class Sequential extends Module {
     super();
     this.layers = layers.map((m, i) => this.child(String(i), m));
   }
+  /** A Linear followed by a ReLU or a Sigmoid runs as one fused dispatch (the same values and gradients). */
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, m) => m.forward(h), x);
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i]!;
+      const act = m instanceof Linear ? fusable(this.layers[i + 1]) : null;
+      if (act) {
+        h = (m as Linear).forward(h, act);
+        i++; // the activation is done
+      } else {
+        h = m.forward(h);
+      }
+    }
+    return h;
   }
+}
+
+function fusable(next: Module | undefined): Activation | null {
+  if (next instanceof ReLU) return 'relu';
+  if (next instanceof Sigmoid) return 'sigmoid';
+  return null;
 }

@@ -167,6 +167,15 @@ export function sigmoid(x: Tensor): Tensor {
   return record(y, 'sigmoid', [x], (dy) => [binaryKernel('sigmoid_bwd', y, dy)]);
 }
 
+/**
+ * The backward rule of ReLU or sigmoid from the activation's OUTPUT y (for ops that fuse the activation and
+ * keep only y, such as linear() in matmul.ts): relu: dy where y > 0 (the same set as x > 0); sigmoid:
+ * y (1 - y) dy.
+ */
+export function activationBackward(act: 'relu' | 'sigmoid', y: Tensor, dy: Tensor): Tensor {
+  return binaryKernel(act === 'relu' ? 'relu_bwd' : 'sigmoid_bwd', y, dy);
+}
+
 export function tanh(x: Tensor): Tensor {
   const y = unaryKernel('tanh', x);
   // d tanh(x) = (1 - y^2) dy

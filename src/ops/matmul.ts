@@ -1,11 +1,13 @@
 // Matrix multiply (shaders/matmul.wgsl): op(a) @ op(b), where op transposes the last two dims when its
 // flag is set, batched over the leading dims: the forward dispatch, the backward rule and the float64 CPU
-// reference. Transposes are read through strides, never materialised. Not here: 1-D operands (reshape
-// to (1, K) or (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
+// reference. Transposes are read through strides, never materialised. linear() is the same dispatch with
+// the bias and the activation of a layer fused into it. Not here: 1-D operands (reshape to (1, K) or
+// (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
 
 import { gpu } from '../gpu/index.js';
 import { fill, fmtShape, groups1d, numel, record, type Shape, Tensor } from '../tensor/index.js';
-import { sum } from './reduce.js';
+import { activationBackward } from './elementwise.js';
+import { sum, sumToShape } from './reduce.js';
 
 /** Rows and columns of the output per workgroup, [rows, columns], as shaders/matmul.wgsl sets them. */
 const TILE: Record<'tiled' | 'regs', [number, number]> = {
@@ -77,8 +79,67 @@ function matmulShape(a: Shape, b: Shape, transA: boolean, transB: boolean): Matm
 
 /** op(a) @ op(b). a: (..., M, K) or (..., K, M) when transA; b: (..., K, N) or (..., N, K) when transB. */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const { out, shape: s } = dispatchMatmul(a, b, transA, transB, null);
+  return record(out, 'matmul', [a, b], (dc) => [
+    a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
+    b.requiresGrad ? sumBatch(matmulGradB(a, dc, transA, transB), s.bBatched) : null,
+  ]);
+}
+
+/** The activations linear() can fuse; the numbering is ACT_* in shaders/matmul.wgsl. */
+export const ACTIVATIONS = { none: 0, relu: 1, sigmoid: 2 } as const;
+export type Activation = keyof typeof ACTIVATIONS;
+
+/**
+ * act(x @ w^T + bias) in one dispatch: a linear layer, or a population of them. x: (..., in);
+ * w: (out, in), or (G, out, in) with x (G, B, in); bias: (out), or (G, 1, out) with a batched w, or null.
+ * Equal to add(matmul(x, w, false, true), bias) and then relu or sigmoid, forward and backward.
+ */
+export function linear(x: Tensor, w: Tensor, bias: Tensor | null, act: Activation = 'none'): Tensor {
+  const { out, shape: s } = dispatchMatmul(x, w, false, true, { bias, act });
+  const parents = bias ? [x, w, bias] : [x, w];
+  return record(out, `linear_${act}`, parents, (dy) => {
+    const dz = act === 'none' ? dy : activationBackward(act, out, dy);
+    return [
+      x.requiresGrad ? sumBatch(matmulGradA(w, dz, false, true), s.aBatched) : null,
+      w.requiresGrad ? sumBatch(matmulGradB(x, dz, false, true), s.bBatched) : null,
+      bias?.requiresGrad ? sumToShape(dz, bias.shape) : null,
+    ];
+  });
+}
+
+interface Epilogue {
+  bias: Tensor | null;
+  act: Activation;
+}
+
+/** The bias's stride per batch entry (0: one row for all), or an error naming the shapes. */
+function biasStride(bias: Tensor, s: MatmulShape, what: string): number {
+  const n = s.n;
+  const batch = numel(s.batch);
+  if (bias.dtype !== 'f32') throw new Error(`${what}: the bias must be f32, got ${bias.dtype}`);
+  if (bias.rank === 1 && bias.shape[0] === n) return 0;
+  const perEntry = [...s.batch, 1, n];
+  if (
+    bias.size === batch * n &&
+    bias.shape.length === perEntry.length &&
+    bias.shape.every((d, i) => d === perEntry[i])
+  ) {
+    return n;
+  }
+  throw new Error(`${what}: bias ${fmtShape(bias.shape)}; expected (${n}) or ${fmtShape(perEntry)}`);
+}
+
+function dispatchMatmul(
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  epilogue: Epilogue | null,
+): { out: Tensor; shape: MatmulShape } {
+  const what = epilogue ? 'linear' : 'matmul';
   for (const x of [a, b]) {
-    if (x.dtype !== 'f32') throw new Error(`matmul: expects f32 tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
+    if (x.dtype !== 'f32') throw new Error(`${what}: expects f32 tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
   }
   const s = matmulShape(a.shape, b.shape, transA, transB);
   const { m, k, n } = s;
@@ -86,10 +147,12 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   const maxGroups = gpu().device.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxGroups) {
     throw new Error(
-      `matmul of ${fmtShape(a.shape)} and ${fmtShape(b.shape)}: ${batch} batch entries is above the limit of ` +
+      `${what} of ${fmtShape(a.shape)} and ${fmtShape(b.shape)}: ${batch} batch entries is above the limit of ` +
         `${maxGroups}; split the batch into chunks`,
     );
   }
+  const bias = epilogue?.bias ?? null;
+  const biasBatch = bias ? biasStride(bias, s, `${what} of ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`) : 0;
   const out = Tensor.empty([...s.batch, m, n]); // (..., M, N)
   // a is stored (M, K), or (K, M) when transposed; b (K, N), or (N, K).
   const uniforms = {
@@ -103,18 +166,19 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     b_row: transB ? 1 : n,
     b_col: transB ? k : 1,
     batch,
+    bias_batch: biasBatch,
+    has_bias: bias ? 1 : 0,
+    act: ACTIVATIONS[epilogue?.act ?? 'none'],
   };
-  const buffers = { a: a.ref, b: b.ref, c: out.ref };
+  // Without a bias, a stands in for the binding (read-only, never read).
+  const buffers = { a: a.ref, b: b.ref, c: out.ref, bias: (bias ?? a).ref };
   const kernel = chooseKernel(m, n);
   const groups: [number, number, number] =
     kernel === 'small'
       ? groups1d(batch * m * n)
       : [Math.ceil(n / TILE[kernel][1]), Math.ceil(m / TILE[kernel][0]), batch];
   gpu().dispatch({ shader: 'matmul', entry: ENTRY[kernel] }, buffers, uniforms, groups, `matmul_${kernel}`);
-  return record(out, 'matmul', [a, b], (dc) => [
-    a.requiresGrad ? sumBatch(matmulGradA(b, dc, transA, transB), s.aBatched) : null,
-    b.requiresGrad ? sumBatch(matmulGradB(a, dc, transA, transB), s.bBatched) : null,
-  ]);
+  return { out, shape: s };
 }
 
 // For c = op_a(a) @ op_b(b), each gradient is one more matmul whose flags do the transposes.
