@@ -60,9 +60,9 @@ describe('matmul CPU reference', () => {
   });
 });
 
-// Each of the three kernels is held to the reference on every shape; the automatic choice is used by the
+// Each of the four kernels is held to the reference on every shape; the automatic choice is used by the
 // backward tests below.
-for (const kernel of ['tiled', 'regs', 'small'] as const)
+for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
   describe(`matmul forward (${kernel} kernel)`, () => {
     beforeAll(() => useMatmulKernel(kernel));
     afterAll(() => useMatmulKernel(null));
@@ -200,7 +200,7 @@ function cpuLinear(
 
 // linear() fuses the bias and the activation into the matmul's store: every kernel, every activation,
 // a bias shared by all rows and a bias per population member (GroupedLinear), forward and backward.
-for (const kernel of ['tiled', 'regs', 'small'] as const)
+for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
   describe(`linear, fused bias and activation (${kernel} kernel)`, () => {
     beforeAll(() => useMatmulKernel(kernel));
     afterAll(() => useMatmulKernel(null));

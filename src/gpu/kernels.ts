@@ -177,7 +177,9 @@ export class KernelCache {
       bindings.push({ name: r.name, binding: r.binding, kind });
       const type: GPUBufferBindingType =
         kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage';
-      entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+      // the uniform's offset is dynamic, so that a bind group can be reused across batches (runtime.ts)
+      const buffer = { type, hasDynamicOffset: kind === 'uniform' };
+      entries.push({ binding: r.binding, visibility: GPUShaderStage.COMPUTE, buffer });
     }
     const layout = this.device.createBindGroupLayout({ entries, label });
     // Shader errors first, with their line and column. (No error scopes here: compiles run concurrently

@@ -25,6 +25,9 @@ export class BufferPool {
   private live = new Set<GPUBuffer>();
   private stats: PoolStats = { liveBytes: 0, liveBuffers: 0, freeBytes: 0, created: 0 };
 
+  /** Told of every buffer the pool destroys (the runtime drops the bind groups that hold it). */
+  onDestroy: ((buf: GPUBuffer) => void) | null = null;
+
   /** capBytes bounds live + free bytes; free buffers are destroyed first when it is reached. */
   constructor(
     private device: GPUDevice,
@@ -73,6 +76,7 @@ export class BufferPool {
       while (list.length && this.stats.liveBytes + this.stats.freeBytes > targetBytes) {
         const buf = list.pop()!;
         this.stats.freeBytes -= buf.size;
+        this.onDestroy?.(buf);
         buf.destroy();
       }
     }

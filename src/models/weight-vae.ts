@@ -6,7 +6,7 @@
 // Not here: the enhanced VAE for M2 (enhanced-vae.ts), the zoo (zoo.ts).
 
 import { Linear, Module, ReLU, Sequential, Sigmoid } from '../nn/index.js';
-import { add, exp, mse, mul, square, sub, sum } from '../ops/index.js';
+import { add, klNormal, mse, mul, reparameterize as reparameterizeOp } from '../ops/index.js';
 import type { Rng, Tensor } from '../tensor/index.js';
 
 export interface VaeLoss {
@@ -16,14 +16,14 @@ export interface VaeLoss {
   decoded: Tensor; // the reconstruction of the batch, (B, dim), in the scaled space
 }
 
-/** KL(N(mu, exp(logvar)) || N(0, I)), summed: -1/2 sum(1 + logvar - mu^2 - exp(logvar)). */
+/** KL(N(mu, exp(logvar)) || N(0, I)), summed: -1/2 sum(1 + logvar - mu^2 - exp(logvar)) (one fused op). */
 export function klDivergence(mu: Tensor, logvar: Tensor): Tensor {
-  return mul(sum(sub(sub(add(logvar, 1), square(mu)), exp(logvar))), -0.5);
+  return klNormal(mu, logvar);
 }
 
-/** z = mu + exp(logvar / 2) * eps, eps ~ N(0, I). */
+/** z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) drawn from rng (one fused op). */
 export function reparameterize(mu: Tensor, logvar: Tensor, rng: Rng): Tensor {
-  return add(mu, mul(exp(mul(logvar, 0.5)), rng.normal(mu.shape)));
+  return reparameterizeOp(mu, logvar, rng.normal(mu.shape));
 }
 
 export class WeightVae extends Module {

@@ -8,3 +8,4 @@ export * from './batchnorm.js';
 export * from './distance.js';
 export * from './conv.js';
 export * from './pool.js';
+export * from './gaussian.js';

@@ -10,20 +10,23 @@ import { activationBackward } from './elementwise.js';
 import { sum, sumToShape } from './reduce.js';
 
 /** Rows and columns of the output per workgroup, [rows, columns], as shaders/matmul.wgsl sets them. */
-const TILE: Record<'tiled' | 'regs', [number, number]> = {
+const TILE: Record<'tiled' | 'regs' | 'regs4', [number, number]> = {
   tiled: [32, 32], // TILE_M, TILE_N
   regs: [16 * 4, 8 * 16], // REGS_ROWS * REGS_WG_Y, REGS_COLS * REGS_WG_X
+  regs4: [32, 32], // REGS4_TILE
 };
+/** Below this many workgroups of `regs`, its 64x128 tiles are too few to share out: use `regs4`. */
+const REGS_MIN_GROUPS = 4;
 /** Below this many rows or columns of output, a thread per output beats the tiled kernels (see the WGSL). */
 const SMALL = 8;
 
 /**
- * The three kernels of shaders/matmul.wgsl: `tiled` stages tiles in workgroup memory (best on GPUs),
+ * The kernels of shaders/matmul.wgsl: `tiled` stages tiles in workgroup memory (best on GPUs),
  * `regs` blocks 16x8 outputs a thread in registers with no workgroup memory (4-8x faster on SwiftShader,
- * measured in bench/),
+ * measured in bench/), `regs4` the same with 4x4 outputs a thread (small products, on SwiftShader),
  * `small` is a thread per output (products with few rows or columns).
  */
-export type MatmulKernel = 'tiled' | 'regs' | 'small';
+export type MatmulKernel = 'tiled' | 'regs' | 'regs4' | 'small';
 let forced: MatmulKernel | null = null;
 
 /** Forces one kernel (tests, benchmarks); null restores the automatic choice. */
@@ -31,13 +34,20 @@ export function useMatmulKernel(k: MatmulKernel | null): void {
   forced = k;
 }
 
-function chooseKernel(m: number, n: number): MatmulKernel {
+function chooseKernel(m: number, n: number, batch: number): MatmulKernel {
   if (forced) return forced;
   if (m < SMALL || n < SMALL) return 'small';
-  return gpu().adapter.fallback ? 'regs' : 'tiled';
+  if (!gpu().adapter.fallback) return 'tiled';
+  const groups = Math.ceil(m / TILE.regs[0]) * Math.ceil(n / TILE.regs[1]) * batch;
+  return groups >= REGS_MIN_GROUPS ? 'regs' : 'regs4';
 }
 
-const ENTRY: Record<MatmulKernel, string> = { tiled: 'matmul', regs: 'matmul_regs', small: 'matmul_small' };
+const ENTRY: Record<MatmulKernel, string> = {
+  tiled: 'matmul',
+  regs: 'matmul_regs',
+  regs4: 'matmul_regs4',
+  small: 'matmul_small',
+};
 
 interface MatmulShape {
   batch: number[]; // the output's leading dims
@@ -172,7 +182,7 @@ function dispatchMatmul(
   };
   // Without a bias, a stands in for the binding (read-only, never read).
   const buffers = { a: a.ref, b: b.ref, c: out.ref, bias: (bias ?? a).ref };
-  const kernel = chooseKernel(m, n);
+  const kernel = chooseKernel(m, n, batch);
   const groups: [number, number, number] =
     kernel === 'small'
       ? groups1d(batch * m * n)
