@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { irisSplit } from '../src/data/iris.js';
 import { gpu } from '../src/gpu/index.js';
 import { Linear, ReLU, Sequential } from '../src/nn/index.js';
-import { crossEntropy, gatherRows } from '../src/ops/index.js';
+import { crossEntropy, gatherRows, sum } from '../src/ops/index.js';
 import { Adam, type Optimizer, SGD } from '../src/optim/index.js';
 import { backward, scope, tensor } from '../src/tensor/index.js';
 import fixture from './fixtures/mlp_iris_adam.json';
@@ -102,5 +102,33 @@ describe('memory', () => {
     model.dispose();
     x.dispose();
     y.dispose();
+  });
+
+  it('after zeroGrad the first gradient is copied in, the next ones added', async () => {
+    const lin = new Linear(3, 2);
+    const opt = new Adam(lin.parameters(), { lr: 0.1 });
+    const x = tensor(Float32Array.from([1, 2, 3, -1, 0.5, 2]), [2, 3]);
+    const once = async () => {
+      scope(() => backward(sum(lin.forward(x))));
+      return Array.from(await lin.weight.grad!.data());
+    };
+    opt.zeroGrad();
+    expect(lin.weight.gradIsZero).toBe(true);
+    const g1 = await once();
+    expect(lin.weight.gradIsZero).toBe(false);
+    expect(g1).toEqual([0, 2.5, 5, 0, 2.5, 5]); // d sum / dW[o, i] = the sum of column i of x
+    const g2 = await once();
+    expectClose(
+      g2,
+      g1.map((v) => 2 * v),
+      0,
+      0,
+      'second backward adds',
+    );
+    opt.zeroGrad();
+    expect(await once()).toEqual(g1);
+    opt.dispose();
+    lin.dispose();
+    x.dispose();
   });
 });

@@ -45,10 +45,11 @@ export class ParamArena {
     });
   }
 
-  /** Sets every gradient to zero (one dispatch). */
+  /** Sets every gradient to zero (one dispatch); the first gradient into each is then a copy (tape.ts). */
   zeroGrad(): void {
     this.check();
     fillInPlace(this.grads, 0);
+    for (const p of this.list) p.gradIsZero = true;
   }
 
   /** A zero-filled buffer the size of the arena, for optimizer state. */

@@ -113,6 +113,13 @@ export function backward(root: Tensor, dy?: Tensor): void {
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.grad && leaf.gradIsZero) {
+    // 0 + g is g: a copy, not a kernel (a training step's parameters each take this path once)
+    const bytes = 4 * g.size;
+    gpu().copy({ ...g.ref, size: bytes }, { ...leaf.grad.ref, size: bytes });
+    leaf.gradIsZero = false;
+    return;
+  }
   if (!leaf.grad) {
     // The gradient buffer will be added into in place later, so it must not share memory.
     leaf.grad = (g.storage.shared ? copyOf(g) : g).keep();
