@@ -278,7 +278,7 @@ describe('linear layers', () => {
     };
     const fused = await run(() => net.forward(x));
     const apart = await run(() => sigmoid(l1.forward(relu(l0.forward(x)))));
-    fused.forEach((f, i) => expectClose(f, apart[i]!, 0, 0, `output / gradient ${i}`));
+    for (const [i, f] of fused.entries()) expectClose(f, apart[i]!, 0, 0, `output / gradient ${i}`);
     x.dispose();
     c.dispose();
   });
