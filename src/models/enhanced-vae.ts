@@ -9,9 +9,9 @@
 
 import { BatchNorm1d } from '../nn/batchnorm.js';
 import { Linear, Module, ReLU, Sequential } from '../nn/index.js';
-import { add, concat, mse, mul, slice } from '../ops/index.js';
+import { add, concat, klNormal, mse, mul, slice } from '../ops/index.js';
 import type { Rng, Tensor } from '../tensor/index.js';
-import { klDivergence, reparameterize, type VaeLoss } from './weight-vae.js';
+import { reparameterize, type VaeLoss } from './weight-vae.js';
 
 export const W1 = 25;
 export const W2 = 18;
@@ -78,7 +78,7 @@ export class EnhancedVae extends Module {
       mse(slice(y, [0, 0], [B, W1]), slice(x, [0, 0], [B, W1]), 'sum'),
       mse(slice(y, [0, W1], [B, W2]), slice(x, [0, W1], [B, W2]), 'sum'),
     );
-    const kl = klDivergence(mu, logvar);
+    const kl = klNormal(mu, logvar);
     return { total: add(recon, mul(kl, beta)), recon, kl, decoded: y };
   }
 }

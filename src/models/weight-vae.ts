@@ -16,11 +16,6 @@ export interface VaeLoss {
   decoded: Tensor; // the reconstruction of the batch, (B, dim), in the scaled space
 }
 
-/** KL(N(mu, exp(logvar)) || N(0, I)), summed: -1/2 sum(1 + logvar - mu^2 - exp(logvar)) (one fused op). */
-export function klDivergence(mu: Tensor, logvar: Tensor): Tensor {
-  return klNormal(mu, logvar);
-}
-
 /** z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) drawn from rng (one fused op). */
 export function reparameterize(mu: Tensor, logvar: Tensor, rng: Rng): Tensor {
   return reparameterizeOp(mu, logvar, rng.normal(mu.shape));
@@ -76,7 +71,7 @@ export class WeightVae extends Module {
     const { mu, logvar } = this.encode(x);
     const decoded = this.decode(reparameterize(mu, logvar, rng));
     const recon = mse(decoded, x, 'sum');
-    const kl = klDivergence(mu, logvar);
+    const kl = klNormal(mu, logvar); // KL(N(mu, exp(logvar)) || N(0, I)), summed
     return { total: add(recon, mul(kl, beta)), recon, kl, decoded };
   }
 }
