@@ -1,10 +1,10 @@
 // The Iris pipeline's run folder (Node only: files). Tiny settings; the numbers are checked elsewhere.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IrisOptions, irisAll, irisTable1, irisZoo } from '../src/cli/iris.js';
-import { readSafetensors } from '../src/io/files.js';
+import { readSafetensors, writeSafetensors } from '../src/io/files.js';
 import { setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
@@ -50,11 +50,70 @@ describe('iris pipeline run folder', () => {
   it('a corrupt zoo file gives an error naming the file', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'weightgen-iris-bad-'));
     try {
-      writeFileSync(join(bad, 'zoo.safetensors'), 'not a safetensors file at all');
+      cpSync(dir, bad, { recursive: true }); // a finished run folder (its manifest records the zoo) ...
+      writeFileSync(join(bad, 'zoo.safetensors'), 'not a safetensors file at all'); // ... whose zoo got corrupted
       await expect(irisZoo({ ...opts, run: bad })).rejects.toThrow(/zoo\.safetensors: not a valid safetensors file/);
       expect(() => irisTable1({ ...opts, run: bad })).toThrow(/zoo\.safetensors/);
     } finally {
       rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to mix settings in one folder, naming both, and changes nothing on disk', async () => {
+    const x = mkdtempSync(join(tmpdir(), 'weightgen-iris-mix-'));
+    try {
+      cpSync(dir, x, { recursive: true });
+      rmSync(join(x, 'generated.safetensors'));
+      const stamp = () =>
+        ['zoo.safetensors', 'vae-m1.ckpt.safetensors', 'vae-m2.ckpt.safetensors', 'table1.md'].map(
+          (f) => statSync(join(x, f)).mtimeMs,
+        );
+      const before = stamp();
+      const o = { ...opts, run: x };
+      await expect(irisAll({ ...o, preset: 'faithful' })).rejects.toThrow(
+        /vae-m1\.ckpt\.safetensors was made with other settings.*preset: "default" in the file, "faithful" now.*--restart vae/,
+      );
+      await expect(irisAll({ ...o, seed: 7 })).rejects.toThrow(/zoo\.safetensors.*seed: 0 in the file, 7 now/);
+      await expect(irisAll({ ...o, models: 5 })).rejects.toThrow(/models: 6 in the file, 5 now/);
+      expect(() => irisTable1({ ...opts, run: x, preset: 'faithful' })).toThrow(/other settings/);
+      expect(stamp()).toEqual(before);
+      expect(existsSync(join(x, 'generated.safetensors'))).toBe(false);
+      // --restart redoes the step and what follows it with the new settings
+      await irisAll({ ...o, preset: 'faithful', restart: 'vae' });
+      const m = JSON.parse(readFileSync(join(x, 'manifest.json'), 'utf8'));
+      expect(m.files['vae-m2.ckpt.safetensors'].settings.preset).toBe('faithful');
+      expect(m.files['zoo.safetensors'].settings.seed).toBe(0);
+      expect(JSON.parse(readFileSync(join(x, 'table1.json'), 'utf8')).preset).toBe('faithful');
+    } finally {
+      rmSync(x, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder without a manifest (an older run) is not reused silently', async () => {
+    const x = mkdtempSync(join(tmpdir(), 'weightgen-iris-old-'));
+    try {
+      cpSync(dir, x, { recursive: true });
+      rmSync(join(x, 'manifest.json'));
+      await expect(irisAll({ ...opts, run: x })).rejects.toThrow(/has no record of the settings/);
+    } finally {
+      rmSync(x, { recursive: true, force: true });
+    }
+  });
+
+  it('a corrupt or non-finite result is an error naming the file and tensor, never skipped', async () => {
+    const x = mkdtempSync(join(tmpdir(), 'weightgen-iris-nan-'));
+    try {
+      cpSync(dir, x, { recursive: true });
+      const gen = readSafetensors(join(x, 'generated.safetensors'));
+      const acc = gen.tensors['g2.test_accuracy']!;
+      writeSafetensors(join(x, 'generated.safetensors'), { 'g2.test_accuracy': acc });
+      await expect(irisAll({ ...opts, run: x })).rejects.toThrow(/generated\.safetensors: no tensor 'g1\.weights'/);
+      const zoo = readSafetensors(join(x, 'zoo.safetensors'));
+      zoo.tensors['real.weights']!.data[3] = Number.NaN;
+      writeSafetensors(join(x, 'zoo.safetensors'), zoo.tensors, zoo.metadata);
+      await expect(irisAll({ ...opts, run: x })).rejects.toThrow(/zoo\.safetensors: tensor 'real\.weights' holds NaN/);
+    } finally {
+      rmSync(x, { recursive: true, force: true });
     }
   });
 });

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { irisSplit } from '../src/data/iris.js';
 import type { Checkpointer, TrainState } from '../src/models/checkpoint.js';
-import { ENHANCED_PRESETS, sampleEnhancedVae, trainEnhancedVae } from '../src/models/enhanced-vae-train.js';
-import { sampleWeightVae, trainWeightVae } from '../src/models/vae-train.js';
+import { ENHANCED_PRESETS, trainEnhancedVae } from '../src/models/enhanced-vae-train.js';
+import { sampleVae, trainWeightVae } from '../src/models/vae-train.js';
 import { MinMaxScaler, Standardizer } from '../src/models/weight-vae.js';
 import { trainZoo, vectorAccuracy, ZOO_SETS } from '../src/models/zoo.js';
 import { expectClose, setupGpu } from './helpers.js';
@@ -26,9 +26,9 @@ function memoryCheckpointer(every: number): Checkpointer & { saved: TrainState |
 describe('weight VAEs on small zoos', () => {
   it('the M1 VAE loss decreases and its samples beat chance', async () => {
     const zoo = await trainZoo(ZOO_SETS[0]!, split, { models: 32, epochs: 60 });
-    const t = await trainWeightVae(zoo.vectors, 15, { lr: 3e-3, batchSize: 8, epochs: 30, shuffle: true }, 1);
+    const t = await trainWeightVae(zoo.vectors, { lr: 3e-3, batchSize: 8, epochs: 30, shuffle: true }, { seed: 1 });
     expect(t.losses.at(-1)!).toBeLessThan(t.losses[0]!);
-    const g = await sampleWeightVae(t, 64, 2);
+    const g = await sampleVae(t, 64, 2);
     t.vae.dispose();
     expect(g.length).toBe(64 * 15);
     // samples are in weight space (un-scaled): inside the zoo's range, give or take
@@ -55,7 +55,7 @@ describe('weight VAEs on small zoos', () => {
     const generated = async (functional: number) => {
       const t = await trainEnhancedVae(zoo.vectors, { ...preset, functional }, { seed: 1, inputs: split.xTrain });
       expect(t.losses.at(-1)!).toBeLessThan(t.losses[0]!);
-      const g = await sampleEnhancedVae(t, 64, 2);
+      const g = await sampleVae(t, 64, 2);
       t.vae.dispose();
       const acc = await vectorAccuracy('M2', g, split);
       return acc.reduce((s, a) => s + a, 0) / acc.length;
@@ -76,12 +76,12 @@ describe('weight VAEs on small zoos', () => {
   it('training resumed from a checkpoint equals training straight through', async () => {
     const v = Float32Array.from({ length: 40 * 15 }, (_, i) => Math.sin(i * 0.37));
     const preset = { lr: 1e-3, batchSize: 8, epochs: 4, shuffle: true };
-    const straight = await trainWeightVae(v, 15, preset, 5);
+    const straight = await trainWeightVae(v, preset, { seed: 5 });
     const ckpt = memoryCheckpointer(2);
-    const first = await trainWeightVae(v, 15, { ...preset, epochs: 2 }, 5, undefined, ckpt);
+    const first = await trainWeightVae(v, { ...preset, epochs: 2 }, { seed: 5, ckpt });
     first.vae.dispose();
     expect(ckpt.saved?.epoch).toBe(2);
-    const resumed = await trainWeightVae(v, 15, preset, 5, undefined, ckpt);
+    const resumed = await trainWeightVae(v, preset, { seed: 5, ckpt });
     expectClose(resumed.losses, straight.losses, 1e-6, 0, 'losses');
     const a = await straight.vae.stateDict();
     const b = await resumed.vae.stateDict();

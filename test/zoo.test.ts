@@ -34,6 +34,14 @@ describe('Iris model zoo', () => {
     }
   });
 
+  it('the run seed reaches every model: another seed, another zoo; model g still trains the same alone', async () => {
+    const a = await trainZoo(real, split, { models: 2, epochs: 2, seed: 0 });
+    const b = await trainZoo(real, split, { models: 2, epochs: 2, seed: 7 });
+    expect(Array.from(b.vectors)).not.toEqual(Array.from(a.vectors));
+    const alone = await trainZoo(real, split, { models: 1, firstModel: 1, epochs: 2, seed: 7 });
+    expectClose(alone.vectors, b.vectors.subarray(15, 30), 1e-5, 1e-6, 'model 1 of seed 7');
+  });
+
   it('scrambled labels give chance-level networks', async () => {
     const z = await trainZoo(scrambled, split, { models: 8, epochs: 20 });
     const mean = z.testAccuracy.reduce((s, a) => s + a, 0) / 8;

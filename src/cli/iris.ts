@@ -5,23 +5,22 @@
 //   vae-m1.ckpt.safetensors, vae-m2.ckpt.safetensors   training checkpoints (resume where they stopped)
 //   generated.safetensors  500 networks sampled from each VAE, with their test accuracies
 //   table1.json, table1.md Table 1 beside the published values
+//   manifest.json          the settings each file was made with (src/io/manifest.ts)
 //
-// Every step skips what the folder already holds; delete a file to redo its step.
+// Every step skips or resumes what the folder already holds, after checking that it was made with the
+// settings asked for now; it refuses, naming both, when they differ. --restart STEP deletes a step's files
+// and those made from them.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { irisSplit } from '../data/iris.js';
-import { fileCheckpointer } from '../io/checkpoint.js';
+import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
 import { readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
-import { expectTensor, type SafeTensor } from '../io/safetensors.js';
-import {
-  type EnhancedPreset,
-  ENHANCED_PRESETS,
-  sampleEnhancedVae,
-  trainEnhancedVae,
-} from '../models/enhanced-vae-train.js';
+import { RunManifest, type Settings } from '../io/manifest.js';
+import { expectTensor, type SafeFile, type SafeTensor } from '../io/safetensors.js';
+import { type EnhancedPreset, ENHANCED_PRESETS, trainEnhancedVae } from '../models/enhanced-vae-train.js';
 import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
-import { sampleWeightVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
+import { sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
 import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, type ZooSet } from '../models/zoo.js';
 import { Progress } from './progress.js';
 
@@ -34,17 +33,74 @@ export interface IrisOptions {
   vaeEpochs?: number; // overrides the preset
   evaeEpochs?: number;
   seed: number;
+  /** Delete this step's files (and those made from them) first. */
+  restart?: IrisStep;
 }
 
+export type IrisStep = 'zoo' | 'vae' | 'sample' | 'table1';
+
 const ZOO_FILE = 'zoo.safetensors';
+const M1_FILE = 'vae-m1.ckpt.safetensors';
+const M2_FILE = 'vae-m2.ckpt.safetensors';
 const GEN_FILE = 'generated.safetensors';
+const TABLE_FILES = ['table1.json', 'table1.md'];
+
+/** The files each step writes; a restart of a step deletes its own and every later step's. */
+const STEP_FILES: Record<IrisStep, string[]> = {
+  zoo: [ZOO_FILE],
+  vae: [M1_FILE, M2_FILE],
+  sample: [GEN_FILE],
+  table1: TABLE_FILES,
+};
+const STEPS = Object.keys(STEP_FILES) as IrisStep[];
+
+const ZOO_TRAINING = { optimizer: 'Adam', lr: 0.005, batch: 16, loss: 'cross-entropy' } as const;
+
+/** The settings each file is made with; each includes those of the files it is made from. */
+function settingsOf(opts: IrisOptions): Record<string, Settings> & { table1: Settings } {
+  const zoo: Settings = { models: opts.models, epochs: opts.zooEpochs, seed: opts.seed, ...ZOO_TRAINING };
+  const m1: Settings = { zoo, preset: opts.preset, vae: { ...vaePreset(opts) }, seed: opts.seed };
+  const m2: Settings = { zoo, preset: opts.preset, vae: { ...evaePreset(opts) }, seed: opts.seed };
+  const gen: Settings = { m1, m2, samples: opts.samples, seed: opts.seed };
+  return { [ZOO_FILE]: zoo, [M1_FILE]: m1, [M2_FILE]: m2, [GEN_FILE]: gen, table1: gen };
+}
+
+function redoHint(file: string): string {
+  const step = STEPS.find((s) => STEP_FILES[s].includes(file)) ?? 'zoo';
+  return `--restart ${step}`;
+}
+
+/** Opens the run folder's manifest, applying --restart, and checks each existing file's settings. */
+function openRun(opts: IrisOptions): RunManifest {
+  mkdirSync(opts.run, { recursive: true });
+  const manifest = RunManifest.open(opts.run);
+  if (opts.restart) {
+    for (const step of STEPS.slice(STEPS.indexOf(opts.restart))) {
+      for (const f of STEP_FILES[step]) {
+        rmSync(join(opts.run, f), { force: true });
+        manifest.forget(f);
+      }
+    }
+  }
+  const settings = settingsOf(opts);
+  for (const f of [ZOO_FILE, M1_FILE, M2_FILE, GEN_FILE]) manifest.check(f, settings[f]!, redoHint(f));
+  for (const f of TABLE_FILES) manifest.check(f, settings.table1, redoHint(f));
+  return manifest;
+}
+
+/** Reads a file the pipeline made, checking that every value is finite. */
+function readResult(path: string): SafeFile {
+  const f = readSafetensors(path);
+  assertFinite(f, path);
+  return f;
+}
 
 function zooTensors(opts: IrisOptions): Record<string, SafeTensor> {
   const path = join(opts.run, ZOO_FILE);
-  return existsSync(path) ? readSafetensors(path).tensors : {};
+  return existsSync(path) ? readResult(path).tensors : {};
 }
 
-export async function irisZoo(opts: IrisOptions): Promise<void> {
+export async function irisZoo(opts: IrisOptions, manifest = openRun(opts)): Promise<void> {
   const split = irisSplit();
   const tensors = zooTensors(opts);
   for (const set of ZOO_SETS) {
@@ -56,6 +112,7 @@ export async function irisZoo(opts: IrisOptions): Promise<void> {
     const z = await trainZoo(set, split, {
       models: opts.models,
       epochs: opts.zooEpochs,
+      seed: opts.seed,
       onEpoch: (e, loss) => bar.update(e + 1, `loss ${loss.toFixed(4)}`),
     });
     tensors[`${set.name}.weights`] = { dtype: 'F32', shape: [opts.models, vectorLength(set.arch)], data: z.vectors };
@@ -64,15 +121,10 @@ export async function irisZoo(opts: IrisOptions): Promise<void> {
       format: 'weightgen iris zoo v1',
       layout: 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
       sets: JSON.stringify(ZOO_SETS),
-      training: JSON.stringify({
-        optimizer: 'Adam',
-        lr: 0.005,
-        epochs: opts.zooEpochs,
-        batch: 16,
-        loss: 'cross-entropy',
-      }),
+      training: JSON.stringify({ ...ZOO_TRAINING, epochs: opts.zooEpochs, seed: opts.seed }),
     };
     writeSafetensors(join(opts.run, ZOO_FILE), tensors, meta);
+    manifest.record(ZOO_FILE, settingsOf(opts)[ZOO_FILE]!);
     const acc = z.testAccuracy.reduce((s, a) => s + a, 0) / opts.models;
     console.log(`zoo ${set.name}: mean test accuracy ${(100 * acc).toFixed(2)}%, saved`);
   }
@@ -82,7 +134,7 @@ function zooSet(opts: IrisOptions, name: string): { set: ZooSet; weights: Float3
   const set = ZOO_SETS.find((s) => s.name === name)!;
   const path = join(opts.run, ZOO_FILE);
   if (!existsSync(path)) throw new Error(`${path} does not exist: run \`weightgen iris zoo\` first`);
-  const t = expectTensor(readSafetensors(path), `${name}.weights`, [-1, vectorLength(set.arch)], path);
+  const t = expectTensor(readResult(path), `${name}.weights`, [opts.models, vectorLength(set.arch)], path);
   return { set, weights: t.data as Float32Array };
 }
 
@@ -99,20 +151,33 @@ function evaePreset(opts: IrisOptions): EnhancedPreset {
 }
 
 /** Trains both VAEs, resuming from their checkpoints (a finished checkpoint means nothing left to do). */
-export async function irisVae(opts: IrisOptions): Promise<void> {
-  await irisVaeAndSample(opts, false);
+export async function irisVae(opts: IrisOptions, manifest = openRun(opts)): Promise<void> {
+  await irisVaeAndSample(opts, false, manifest);
 }
 
 /** Trains (or loads, from their finished checkpoints) both VAEs and samples networks from them. */
-export async function irisSample(opts: IrisOptions): Promise<void> {
-  if (existsSync(join(opts.run, GEN_FILE))) {
-    console.log(`${GEN_FILE} exists: sampling skipped`);
+export async function irisSample(opts: IrisOptions, manifest = openRun(opts)): Promise<void> {
+  const genPath = join(opts.run, GEN_FILE);
+  if (existsSync(genPath)) {
+    generatedAccuracy(opts, genPath); // skip only on a complete, finite file of the expected shapes
+    console.log(`${GEN_FILE} exists (same settings): sampling skipped`);
     return;
   }
-  await irisVaeAndSample(opts, true);
+  await irisVaeAndSample(opts, true, manifest);
 }
 
-async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<void> {
+/** The test accuracies held in generated.safetensors, after checking its tensors. */
+function generatedAccuracy(opts: IrisOptions, path: string): { g1: Float32Array; g2: Float32Array } {
+  const f = readResult(path);
+  expectTensor(f, 'g1.weights', [opts.samples, vectorLength('M1')], path);
+  expectTensor(f, 'g2.weights', [opts.samples, vectorLength('M2')], path);
+  return {
+    g1: expectTensor(f, 'g1.test_accuracy', [opts.samples], path).data as Float32Array,
+    g2: expectTensor(f, 'g2.test_accuracy', [opts.samples], path).data as Float32Array,
+  };
+}
+
+async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: RunManifest): Promise<void> {
   const genPath = join(opts.run, GEN_FILE);
   const split = irisSplit();
   const out: Record<string, SafeTensor> = {};
@@ -120,29 +185,31 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<voi
   const real = zooSet(opts, 'real');
   const p1 = vaePreset(opts);
   const bar1 = new Progress(`VAE on M1 (${opts.preset}: batch ${p1.batchSize}, lr ${p1.lr})`, p1.epochs);
-  const ckpt1 = fileCheckpointer(join(opts.run, 'vae-m1.ckpt.safetensors'), Math.max(1, Math.floor(p1.epochs / 20)));
-  const vae = await trainWeightVae(
-    real.weights,
-    15,
-    p1,
-    opts.seed,
-    (e, l) => bar1.update(e + 1, `loss ${l.toFixed(4)}`),
-    ckpt1,
+  const settings = settingsOf(opts);
+  const ckpt1 = recorded(fileCheckpointer(join(opts.run, M1_FILE), Math.max(1, Math.floor(p1.epochs / 20))), () =>
+    manifest.record(M1_FILE, settings[M1_FILE]!),
   );
-  const g1 = sample ? await sampleWeightVae(vae, opts.samples, opts.seed + 1) : null;
+  const vae = await trainWeightVae(real.weights, p1, {
+    seed: opts.seed,
+    onEpoch: (e, l) => bar1.update(e + 1, `loss ${l.toFixed(4)}`),
+    ckpt: ckpt1,
+  });
+  const g1 = sample ? await sampleVae(vae, opts.samples, opts.seed + 1) : null;
   vae.vae.dispose();
 
   const real2 = zooSet(opts, 'real2');
   const p2 = evaePreset(opts);
   const bar2 = new Progress(`enhanced VAE on M2 (${opts.preset}: batch ${p2.batchSize}, lr ${p2.lr})`, p2.epochs);
-  const ckpt2 = fileCheckpointer(join(opts.run, 'vae-m2.ckpt.safetensors'), Math.max(1, Math.floor(p2.epochs / 20)));
+  const ckpt2 = recorded(fileCheckpointer(join(opts.run, M2_FILE), Math.max(1, Math.floor(p2.epochs / 20))), () =>
+    manifest.record(M2_FILE, settings[M2_FILE]!),
+  );
   const evae = await trainEnhancedVae(real2.weights, p2, {
     seed: opts.seed,
     inputs: split.xTrain,
     onEpoch: (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`),
     ckpt: ckpt2,
   });
-  const g2 = sample ? await sampleEnhancedVae(evae, opts.samples, opts.seed + 2) : null;
+  const g2 = sample ? await sampleVae(evae, opts.samples, opts.seed + 2) : null;
   evae.vae.dispose();
   if (!g1 || !g2) return;
   out['g1.weights'] = { dtype: 'F32', shape: [opts.samples, 15], data: g1 };
@@ -151,34 +218,41 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean): Promise<voi
   out['g2.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy('M2', g2, split) };
 
   writeSafetensors(genPath, out, { format: 'weightgen iris generated v1', preset: opts.preset });
+  manifest.record(GEN_FILE, settings[GEN_FILE]!);
   console.log(`sampled ${opts.samples} networks from each VAE: ${GEN_FILE}`);
 }
 
-export function irisTable1(opts: IrisOptions): Table1Row[] {
-  const zoo = readSafetensors(join(opts.run, ZOO_FILE));
+export function irisTable1(opts: IrisOptions, manifest = openRun(opts)): Table1Row[] {
+  const zp = join(opts.run, ZOO_FILE);
+  if (!existsSync(zp)) throw new Error(`${zp} does not exist: run \`weightgen iris zoo\` first`);
+  const zoo = readResult(zp);
   const genPath = join(opts.run, GEN_FILE);
   if (!existsSync(genPath)) throw new Error(`${genPath} does not exist: run \`weightgen iris sample\` first`);
-  const gen = readSafetensors(genPath);
-  const acc = (f: typeof zoo, name: string, path: string) =>
-    expectTensor(f, `${name}.test_accuracy`, [-1], path).data as Float32Array;
-  const zp = join(opts.run, ZOO_FILE);
+  const gen = generatedAccuracy(opts, genPath);
+  const acc = (name: string) => expectTensor(zoo, `${name}.test_accuracy`, [opts.models], zp).data as Float32Array;
   const rows = [
-    table1Row('R1', acc(zoo, 'real', zp)),
-    table1Row('S1', acc(zoo, 'scrambled', zp)),
-    table1Row('G1', acc(gen, 'g1', genPath)),
-    table1Row('R2', acc(zoo, 'real2', zp)),
-    table1Row('G2', acc(gen, 'g2', genPath)),
+    table1Row('R1', acc('real')),
+    table1Row('S1', acc('scrambled')),
+    table1Row('G1', gen.g1),
+    table1Row('R2', acc('real2')),
+    table1Row('G2', gen.g2),
   ];
   const text = formatTable1(rows, opts.preset);
   writeJson(join(opts.run, 'table1.json'), { preset: opts.preset, rows, published: PUBLISHED });
   writeFileAtomic(join(opts.run, 'table1.md'), `${text}\n`);
+  for (const f of TABLE_FILES) manifest.record(f, settingsOf(opts).table1);
   console.log(`\n${text}\n\nwritten: ${join(opts.run, 'table1.md')}, ${join(opts.run, 'table1.json')}`);
   return rows;
 }
 
 export async function irisAll(opts: IrisOptions): Promise<void> {
-  mkdirSync(opts.run, { recursive: true });
-  await irisZoo(opts);
-  await irisSample(opts);
-  irisTable1(opts);
+  const manifest = openRun(opts);
+  await irisZoo(opts, manifest);
+  await irisSample(opts, manifest);
+  irisTable1(opts, manifest);
+}
+
+/** A checkpointer that records its file in the manifest after each save. */
+function recorded(c: ReturnType<typeof fileCheckpointer>, onSave: () => void): ReturnType<typeof fileCheckpointer> {
+  return { ...c, save: (s) => (c.save(s), onSave()) };
 }

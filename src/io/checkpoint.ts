@@ -1,10 +1,11 @@
 // Training checkpoints as safetensors files, written atomically: model tensors under "model.<name>",
-// Adam's moments under "optim.m" / "optim.v", the rest in the metadata.
+// Adam's moments under "optim.m" / "optim.v", the rest in the metadata. A checkpoint is checked as it is
+// read: its metadata complete, every value finite; each error names the file and what to do.
 
+import { existsSync } from 'node:fs';
 import type { Checkpointer, TrainState } from '../models/checkpoint.js';
 import { readSafetensors, writeSafetensors } from './files.js';
-import type { SafeTensor } from './safetensors.js';
-import { existsSync } from 'node:fs';
+import type { SafeFile, SafeTensor } from './safetensors.js';
 
 export function fileCheckpointer(path: string, every: number): Checkpointer {
   return {
@@ -29,8 +30,22 @@ export function fileCheckpointer(path: string, every: number): Checkpointer {
   };
 }
 
+/** Throws, naming the file and the tensor, if any F32 tensor of `file` holds NaN or an infinity. */
+export function assertFinite(file: SafeFile, path: string): void {
+  for (const [name, t] of Object.entries(file.tensors)) {
+    if (t.dtype !== 'F32') continue;
+    const i = t.data.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0) {
+      throw new Error(
+        `${path}: tensor '${name}' holds ${t.data[i]} at index ${i}; the file is unusable: delete it (or use --restart) to make it again`,
+      );
+    }
+  }
+}
+
 function decodeTrainState(path: string): TrainState {
   const f = readSafetensors(path);
+  const redo = 'delete the file to start that step over';
   let meta: {
     epoch: number;
     losses: number[];
@@ -42,15 +57,27 @@ function decodeTrainState(path: string): TrainState {
   try {
     meta = JSON.parse(f.metadata.state ?? '');
   } catch {
-    throw new Error(`${path}: checkpoint metadata is missing or corrupt; delete the file to start that step over`);
+    throw new Error(`${path}: checkpoint metadata is missing or corrupt; ${redo}`);
   }
+  const whole = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  for (const key of ['epoch', 'rngPosition', 't'] as const) {
+    if (!whole(meta[key])) {
+      throw new Error(
+        `${path}: checkpoint metadata '${key}' is ${JSON.stringify(meta[key])}, not a whole number >= 0; ${redo}`,
+      );
+    }
+  }
+  if (!Number.isFinite(meta.lr) || !Array.isArray(meta.losses) || meta.losses.some((l) => !Number.isFinite(l))) {
+    throw new Error(`${path}: checkpoint metadata 'lr' or 'losses' is missing or not finite; ${redo}`);
+  }
+  assertFinite(f, path);
   const model: TrainState['model'] = {};
   for (const [k, t] of Object.entries(f.tensors)) {
     if (k.startsWith('model.')) model[k.slice(6)] = { shape: t.shape, data: t.data as Float32Array };
   }
   const m = f.tensors['optim.m'];
   const v = f.tensors['optim.v'];
-  if (!m || !v) throw new Error(`${path}: checkpoint has no optimizer state; delete the file to start that step over`);
+  if (!m || !v) throw new Error(`${path}: checkpoint has no optimizer state; ${redo}`);
   return {
     epoch: meta.epoch,
     losses: meta.losses,
@@ -58,5 +85,6 @@ function decodeTrainState(path: string): TrainState {
     model,
     optim: { t: meta.t, lr: meta.lr, m: m.data as Float32Array, v: v.data as Float32Array },
     extra: meta.extra ?? {},
+    source: path,
   };
 }

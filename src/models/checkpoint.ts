@@ -13,6 +13,7 @@ export interface TrainState {
   model: StateDict;
   optim: AdamState;
   extra: Record<string, number>; // e.g. a schedule's state
+  source?: string; // where it was read from (a file), for errors
 }
 
 export interface Checkpointer {
@@ -24,7 +25,7 @@ export interface Checkpointer {
 export async function captureState(
   epoch: number,
   losses: number[],
-  rng: Rng,
+  rng: Rng | undefined,
   model: Module,
   opt: Adam,
   extra: Record<string, number> = {},
@@ -32,7 +33,7 @@ export async function captureState(
   return {
     epoch,
     losses: [...losses],
-    rngPosition: rng.position,
+    rngPosition: rng?.position ?? 0,
     model: await model.stateDict(),
     optim: await opt.state(),
     extra,
@@ -40,19 +41,21 @@ export async function captureState(
 }
 
 /** Puts a saved state back; returns the epoch to continue from and the loss history. */
-export function restoreState(s: TrainState, rng: Rng, model: Module, opt: Adam): { epoch: number; losses: number[] } {
-  model.loadStateDict(s.model);
-  opt.loadState(s.optim);
-  rng.position = s.rngPosition;
+export function restoreState(
+  s: TrainState,
+  rng: Rng | undefined,
+  model: Module,
+  opt: Adam,
+): { epoch: number; losses: number[] } {
+  try {
+    model.loadStateDict(s.model);
+    opt.loadState(s.optim);
+    if (rng) rng.position = s.rngPosition;
+  } catch (e) {
+    if (!s.source) throw e;
+    throw new Error(
+      `${s.source}: ${(e as Error).message}. The checkpoint does not fit this model: delete it to start that step over`,
+    );
+  }
   return { epoch: s.epoch, losses: [...s.losses] };
-}
-
-/** Saves when due: every `every` epochs and after the last. */
-export async function maybeSave(
-  ckpt: Checkpointer | undefined,
-  epoch: number,
-  epochs: number,
-  capture: () => Promise<TrainState>,
-): Promise<void> {
-  if (ckpt && (epoch % ckpt.every === 0 || epoch === epochs)) ckpt.save(await capture());
 }

@@ -11,10 +11,9 @@
 import { add, exp, logSoftmax, mul, sub, sum } from '../ops/index.js';
 import { Adam, ReduceLROnPlateau } from '../optim/index.js';
 import { noGrad, Rng, type Tensor, tensor } from '../tensor/index.js';
-import type { Checkpointer } from './checkpoint.js';
 import { EnhancedVae, W1, W2 } from './enhanced-vae.js';
 import { fitRows } from './fit.js';
-import { sampleWeightVae } from './vae-train.js';
+import type { VaeTrainOptions } from './vae-train.js';
 import { ColumnStandardizer, Standardizer } from './weight-vae.js';
 import { canonicalizeM2, m2Logits } from './zoo.js';
 
@@ -61,18 +60,10 @@ export interface TrainedEnhancedVae {
   losses: number[];
 }
 
-export interface EnhancedTrainOptions {
-  seed: number;
-  /** Rows (N, 4) on which the function-space term compares networks: the Iris training inputs. */
-  inputs?: Float32Array;
-  onEpoch?: (epoch: number, loss: number) => void;
-  ckpt?: Checkpointer;
-}
-
 export async function trainEnhancedVae(
   vectors: Float32Array,
   preset: EnhancedPreset,
-  o: EnhancedTrainOptions,
+  o: VaeTrainOptions,
 ): Promise<TrainedEnhancedVae> {
   const dim = W1 + W2;
   const G = vectors.length / dim;
@@ -153,9 +144,4 @@ class FunctionTerm {
     this.std.dispose();
     this.inputs.dispose();
   }
-}
-
-/** n networks: z ~ N(0, I), decoded with batch norm in evaluation mode, scaled back. (n, 43) */
-export async function sampleEnhancedVae(t: TrainedEnhancedVae, n: number, seed: number): Promise<Float32Array> {
-  return sampleWeightVae(t, n, seed);
 }

@@ -3,9 +3,10 @@
 
 import { irisSplit } from '../data/iris.js';
 import { Linear, ReLU, Sequential } from '../nn/index.js';
-import { add, argmax, crossEntropy, gatherRows } from '../ops/index.js';
+import { argmax, crossEntropy, gatherRows } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
-import { backward, Rng, scope, type Tensor, tensor, zeros } from '../tensor/index.js';
+import { Rng, scope, type Tensor, tensor } from '../tensor/index.js';
+import { train } from './train.js';
 
 export interface IrisMlpOptions {
   hidden?: number; // 16
@@ -43,31 +44,23 @@ export async function trainIrisMlp(o: IrisMlpOptions = {}): Promise<IrisMlpResul
   const xTest = tensor(data.xTest, [data.yTest.length, 4]);
   const model = new Sequential(new Linear(4, hidden, { rng }), new ReLU(), new Linear(hidden, 3, { rng }));
   const opt = new Adam(model.parameters(), { lr });
-  const losses: number[] = [];
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = rng.permutation(nTrain);
-      const batches = Math.ceil(nTrain / batchSize);
-      // The epoch's loss is summed on the GPU and read once per epoch.
-      let total = zeros([]);
-      for (let b = 0; b < batches; b++) {
-        const idx = order.subarray(b * batchSize, Math.min(nTrain, (b + 1) * batchSize));
-        total = scope(() => {
-          const rows = tensor(idx, [idx.length], 'i32');
-          opt.zeroGrad();
-          const loss = crossEntropy(model.forward(gatherRows(xTrain, rows)), gatherRows(yTrain, rows));
-          backward(loss);
-          opt.step();
-          const t = add(total, loss.detach());
-          total.dispose();
-          return t;
-        });
-      }
-      const loss = (await total.item()) / batches;
-      total.dispose();
-      losses.push(loss);
-      o.onEpoch?.(epoch, loss);
-    }
+    let order: Int32Array = new Int32Array(0);
+    const losses = await train({
+      model,
+      opt,
+      rng,
+      epochs,
+      steps: Math.ceil(nTrain / batchSize),
+      beginEpoch: () => {
+        order = rng.permutation(nTrain);
+      },
+      step: (b) => {
+        const rows = tensor(order.subarray(b * batchSize, Math.min(nTrain, (b + 1) * batchSize)), undefined, 'i32');
+        return crossEntropy(model.forward(gatherRows(xTrain, rows)), gatherRows(yTrain, rows));
+      },
+      afterEpoch: (epoch, loss) => o.onEpoch?.(epoch, loss),
+    });
     const [trainLogits, testLogits] = scope(() => [model.forward(xTrain), model.forward(xTest)]);
     const result = {
       losses,

@@ -7,6 +7,7 @@ import { noGrad, Rng, scope, type Tensor, tensor } from '../tensor/index.js';
 import type { Checkpointer } from './checkpoint.js';
 import { fitRows } from './fit.js';
 import { MinMaxScaler, WeightVae } from './weight-vae.js';
+import { vectorLength } from './zoo.js';
 
 export interface VaePreset {
   lr: number;
@@ -26,17 +27,29 @@ export interface TrainedVae {
   losses: number[]; // mean loss per sample, per epoch
 }
 
+/** What both VAE trainers take besides the vectors and the preset. */
+export interface VaeTrainOptions {
+  seed: number;
+  /** Values per network (the M1 VAE: 15, M1's [W | b]); the enhanced VAE's is fixed (43). */
+  dim?: number;
+  /** Rows (N, 4) on which the enhanced VAE's function-space term compares networks: the Iris training inputs. */
+  inputs?: Float32Array;
+  onEpoch?: (epoch: number, loss: number) => void;
+  ckpt?: Checkpointer;
+}
+
 /** vectors: (G, dim) raw weights. The caller disposes the returned vae. */
 export async function trainWeightVae(
   vectors: Float32Array,
-  dim: number,
   preset: VaePreset,
-  seed: number,
-  onEpoch?: (epoch: number, loss: number) => void,
-  ckpt?: Checkpointer,
+  o: VaeTrainOptions,
 ): Promise<TrainedVae> {
+  const dim = o.dim ?? vectorLength('M1');
   const G = vectors.length / dim;
-  const rng = new Rng(seed);
+  if (!Number.isInteger(G) || G < 2) {
+    throw new Error(`trainWeightVae: ${vectors.length} values are not 2 or more vectors of ${dim}`);
+  }
+  const rng = new Rng(o.seed);
   const scaler = MinMaxScaler.fit(vectors);
   const data = tensor(scaler.scale(vectors), [G, dim]);
   const vae = new WeightVae(dim, 32, rng);
@@ -51,8 +64,8 @@ export async function trainWeightVae(
       batchSize: preset.batchSize,
       epochs: preset.epochs,
       shuffle: preset.shuffle,
-      onEpoch,
-      ckpt,
+      onEpoch: o.onEpoch,
+      ckpt: o.ckpt,
     });
     return { vae, scaler, losses };
   } catch (e) {
@@ -74,7 +87,7 @@ export interface Sampleable {
  * n networks: z ~ N(0, I), decoded (batch norm, if any, in evaluation mode) and scaled back to weight
  * space. (n, dim)
  */
-export async function sampleWeightVae(t: Sampleable, n: number, seed: number): Promise<Float32Array> {
+export async function sampleVae(t: Sampleable, n: number, seed: number): Promise<Float32Array> {
   const rng = new Rng(seed);
   const out = noGrad(() => scope(() => t.vae.eval().decode(rng.normal([n, t.vae.latent]))));
   const v = (await out.data()) as Float32Array;

@@ -1,15 +1,17 @@
 // Model zoos of Iris classifiers (weight-VAE paper; PAPERS.md section 1), trained as populations: all
 // models of a set step together in one set of dispatches, each with its own initialisation, its own
-// shuffling and (Scrambled) its own label permutation. Model g of a set uses the seed
-// setSeed * 2^20 + g, so it trains the same alone or among any number of others.
+// shuffling and (Scrambled) its own label permutation. Model g of a set uses a seed made of the run's seed,
+// the set's and g alone (modelSeed), so it trains the same alone or among any number of others, and a run
+// with another seed gets another zoo.
 //
-// Not here: the VAEs (weight-vae.ts) or Table 1 (iris-pipeline.ts).
+// Not here: the VAEs (weight-vae.ts) or Table 1 (table1.ts).
 
 import type { IrisSplit } from '../data/iris.js';
 import { GroupedLinear, Module } from '../nn/index.js';
-import { add, argmax, crossEntropy, gatherRows, linear, mul, reshape, slice } from '../ops/index.js';
+import { argmax, crossEntropy, gatherRows, linear, mul, reshape, slice } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
-import { backward, Rng, scope, type Tensor, tensor, zeros } from '../tensor/index.js';
+import { Rng, scope, type Tensor, tensor } from '../tensor/index.js';
+import { train } from './train.js';
 
 /** Layer widths: M1 = Linear(4,3); M2 = Linear(4,5) -> ReLU -> Linear(5,3). */
 export const ARCHS = { M1: [4, 3], M2: [4, 5, 3] } as const;
@@ -37,8 +39,13 @@ export function vectorLength(arch: Arch): number {
   return n;
 }
 
-export function modelSeed(setSeed: number, g: number): number {
-  return setSeed * 2 ** 20 + g;
+/** The seed of model g of a set in a run seeded `runSeed` (run seed 0 keeps the seeds zoos always had). */
+export function modelSeed(setSeed: number, g: number, runSeed = 0): number {
+  if (!Number.isInteger(g) || g < 0 || g >= 2 ** 20) throw new Error(`model index ${g} is outside 0..2^20-1`);
+  if (!Number.isInteger(runSeed) || runSeed < 0 || runSeed >= 2 ** 28) {
+    throw new Error(`seed ${runSeed} is outside 0..2^28-1`);
+  }
+  return (runSeed * ZOO_SETS.length + setSeed) * 2 ** 20 + g;
 }
 
 /** G networks of one architecture, with ReLU between layers. */
@@ -163,7 +170,7 @@ export function m2Logits(w: Tensor, x: Tensor): Tensor {
 export async function vectorAccuracy(arch: Arch, vectors: Float32Array, split: IrisSplit): Promise<Float32Array> {
   const G = vectors.length / vectorLength(arch);
   const pop = new Population(arch, G, null);
-  const xTest = tensor(split.xTest, [split.yTest.length, 4]);
+  const xTest = tensor(split.xTest, [split.yTest.length, ARCHS[arch][0]]);
   try {
     pop.loadVectors(vectors);
     return await populationAccuracy(pop, xTest, split.yTest);
@@ -176,6 +183,7 @@ export async function vectorAccuracy(arch: Arch, vectors: Float32Array, split: I
 export interface ZooOptions {
   models?: number; // 500
   firstModel?: number; // index of the first model (seeds follow it), 0
+  seed?: number; // the run's seed, 0
   epochs?: number; // 200
   batchSize?: number; // 16
   lr?: number; // 0.005
@@ -190,9 +198,9 @@ export interface ZooResult {
 }
 
 export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}): Promise<ZooResult> {
-  const { models: G = 500, firstModel = 0, epochs = 200, batchSize = 16, lr = 0.005 } = o;
+  const { models: G = 500, firstModel = 0, epochs = 200, batchSize = 16, lr = 0.005, seed = 0 } = o;
   const n = split.yTrain.length;
-  const rngs = Array.from({ length: G }, (_, g) => new Rng(modelSeed(set.seed, firstModel + g)));
+  const rngs = Array.from({ length: G }, (_, g) => new Rng(modelSeed(set.seed, firstModel + g, seed)));
   const pop = new Population(set.arch, G, rngs);
   // labels per model (G * n): Scrambled models see one fixed permutation of the training labels
   const labels = new Int32Array(G * n);
@@ -200,17 +208,23 @@ export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}
     const perm = set.scrambled ? rng.permutation(n) : null;
     for (let i = 0; i < n; i++) labels[g * n + i] = split.yTrain[perm ? perm[i]! : i]!;
   });
-  const xTrain = tensor(split.xTrain, [n, 4]);
+  const widths = ARCHS[set.arch];
+  const [inputs, classes] = [widths[0], widths[widths.length - 1]!];
+  const xTrain = tensor(split.xTrain, [n, inputs]);
   const yAll = tensor(labels, [G * n], 'i32');
-  const xTest = tensor(split.xTest, [split.yTest.length, 4]);
+  const xTest = tensor(split.xTest, [split.yTest.length, inputs]);
   const opt = new Adam(pop.parameters(), { lr });
-  const losses: number[] = [];
   try {
-    const batches = Math.ceil(n / batchSize);
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const orders = rngs.map((r) => r.permutation(n));
-      let total = zeros([]);
-      for (let b = 0; b < batches; b++) {
+    let orders: Int32Array[] = [];
+    const losses = await train({
+      model: pop,
+      opt,
+      epochs,
+      steps: Math.ceil(n / batchSize),
+      beginEpoch: () => {
+        orders = rngs.map((r) => r.permutation(n));
+      },
+      step: (b) => {
         const from = b * batchSize;
         const B = Math.min(n, from + batchSize) - from;
         const rows = new Int32Array(G * B);
@@ -221,25 +235,15 @@ export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}
             labelRows[g * B + j] = g * n + orders[g]![from + j]!;
           }
         }
-        total = scope(() => {
-          opt.zeroGrad();
-          const x = gatherRows(xTrain, tensor(rows, [G * B], 'i32')).view([G, B, 4]);
-          const y = gatherRows(yAll, tensor(labelRows, [G * B], 'i32'));
-          const logits = reshape(pop.forward(x), [G * B, 3]);
-          // sum over models of each model's mean batch loss: every model gets its own gradient
-          const loss = mul(crossEntropy(logits, y, 'sum'), 1 / B);
-          backward(loss);
-          opt.step();
-          const t = add(total, loss.detach());
-          total.dispose();
-          return t;
-        });
-      }
-      const meanLoss = (await total.item()) / batches / G;
-      total.dispose();
-      losses.push(meanLoss);
-      o.onEpoch?.(epoch, meanLoss);
-    }
+        const x = gatherRows(xTrain, tensor(rows, [G * B], 'i32')).view([G, B, inputs]);
+        const y = gatherRows(yAll, tensor(labelRows, [G * B], 'i32'));
+        const logits = reshape(pop.forward(x), [G * B, classes]);
+        // sum over models of each model's mean batch loss: every model gets its own gradient
+        return mul(crossEntropy(logits, y, 'sum'), 1 / B);
+      },
+      epochLoss: (sum) => sum / Math.ceil(n / batchSize) / G,
+      afterEpoch: (epoch, loss) => o.onEpoch?.(epoch, loss),
+    });
     return {
       set,
       vectors: await pop.vectors(),
