@@ -25,17 +25,28 @@ export interface TrainLoop {
   steps: number;
   /** Called before the epoch's first step (e.g. to draw the epoch's order of rows). */
   beginEpoch?: (epoch: number) => void;
-  /** The loss of step `b` of the epoch: a scalar on the GPU. The loop differentiates it and steps. */
-  step: (b: number, epoch: number) => Tensor;
+  /**
+   * The loss of step `b` of the epoch: a scalar on the GPU, which the loop differentiates and steps on; or
+   * the loss with other scalars to report (e.g. a loss's terms), read back with the losses.
+   */
+  step: (b: number, epoch: number) => Tensor | StepResult;
   /** After each optimizer step (e.g. a per-step learning-rate decay). */
   afterStep?: () => void;
   /** The epoch's figure from the sum of its step losses; default: the mean step loss. */
   epochLoss?: (sum: number) => number;
-  /** After each epoch's readback, before its checkpoint (a plateau schedule, a validation). */
-  afterEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+  /**
+   * After each epoch's readback, before its checkpoint (a plateau schedule, a validation); `figures` holds
+   * the epoch's mean of each figure the step reported.
+   */
+  afterEpoch?: (epoch: number, loss: number, figures: Record<string, number>) => void | Promise<void>;
   ckpt?: Checkpointer;
   /** What else a checkpoint carries (a schedule's or a batcher's state), and how to put it back. */
   extra?: { save: () => Record<string, number>; load: (s: Record<string, number>) => void };
+}
+
+export interface StepResult {
+  loss: Tensor;
+  figures: Record<string, Tensor>; // scalars
 }
 
 /** Training stopped on a non-finite loss or parameter. */
@@ -53,35 +64,48 @@ export async function train(o: TrainLoop): Promise<number[]> {
     lastSaved = start;
   }
   const params = o.opt.arena.params;
-  o.model.train();
   for (let epoch = start; epoch < o.epochs; epoch++) {
+    o.model.train(); // (an afterEpoch validation may have switched to evaluation)
     o.beginEpoch?.(epoch);
-    const stepLosses: Tensor[] = [];
+    const kept: Tensor[] = []; // per step: its loss, then its figures, each (1)
+    let names: string[] = [];
     try {
       for (let b = 0; b < o.steps; b++) {
-        stepLosses.push(
-          scope(() => {
-            o.opt.zeroGrad();
-            const loss = o.step(b, epoch);
-            backward(loss);
-            o.opt.step();
-            return reshape(loss.detach(), [1]);
-          }),
-        );
+        const out = scope(() => {
+          o.opt.zeroGrad();
+          const r = o.step(b, epoch);
+          const { loss, figures } = 'figures' in r ? r : { loss: r, figures: {} };
+          if (b === 0) names = Object.keys(figures);
+          else if (Object.keys(figures).join() !== names.join()) {
+            throw new Error(`train: step ${b + 1} reports figures [${Object.keys(figures)}], step 1 [${names}]`);
+          }
+          backward(loss);
+          o.opt.step();
+          return [loss, ...Object.values(figures)].map((t) => reshape(t.detach(), [1]));
+        });
+        kept.push(...out);
         o.afterStep?.();
       }
-      // one readback: every step's loss, then the sum of all parameters after the epoch's last update
-      const read = scope(() => concat([...stepLosses, reshape(sum(params), [1])]));
+      // one readback: every step's loss and figures, then the sum of all parameters after the last update
+      const read = scope(() => concat([...kept, reshape(sum(params), [1])]));
       const values = await read.data();
       read.dispose();
-      await checkFinite(o, values, epoch, lastSaved);
+      const per = names.length + 1;
+      const stepLoss = (b: number) => values[b * per]!;
+      await checkFinite(o, stepLoss, values[o.steps * per]!, epoch, lastSaved);
       let total = 0;
-      for (let b = 0; b < o.steps; b++) total += values[b]!;
+      for (let b = 0; b < o.steps; b++) total += stepLoss(b);
+      const figures: Record<string, number> = {};
+      names.forEach((n, i) => {
+        let s = 0;
+        for (let b = 0; b < o.steps; b++) s += values[b * per + 1 + i]!;
+        figures[n] = s / o.steps;
+      });
       const loss = o.epochLoss ? o.epochLoss(total) : total / o.steps;
       losses.push(loss);
-      await o.afterEpoch?.(epoch, loss);
+      await o.afterEpoch?.(epoch, loss, figures);
     } finally {
-      for (const t of stepLosses) t.dispose();
+      for (const t of kept) t.dispose();
     }
     if (o.ckpt && ((epoch + 1) % o.ckpt.every === 0 || epoch + 1 === o.epochs)) {
       o.ckpt.save(await captureState(epoch + 1, losses, o.rng, o.model, o.opt, o.extra?.save() ?? {}));
@@ -91,13 +115,19 @@ export async function train(o: TrainLoop): Promise<number[]> {
   return losses;
 }
 
-async function checkFinite(o: TrainLoop, values: ArrayLike<number>, epoch: number, lastSaved: number | null) {
+async function checkFinite(
+  o: TrainLoop,
+  stepLoss: (b: number) => number,
+  paramSum: number,
+  epoch: number,
+  lastSaved: number | null,
+) {
   const first = epoch * o.steps;
-  const bad = Array.from({ length: o.steps }, (_, b) => b).find((b) => !Number.isFinite(values[b]!));
-  if (bad === undefined && Number.isFinite(values[o.steps]!)) return;
+  const bad = Array.from({ length: o.steps }, (_, b) => b).find((b) => !Number.isFinite(stepLoss(b)));
+  if (bad === undefined && Number.isFinite(paramSum)) return;
   const where =
     bad !== undefined
-      ? `the loss of step ${first + bad + 1} (epoch ${epoch + 1}, step ${bad + 1} of ${o.steps}) is ${values[bad]}`
+      ? `the loss of step ${first + bad + 1} (epoch ${epoch + 1}, step ${bad + 1} of ${o.steps}) is ${stepLoss(bad)}`
       : `the loss stayed finite but ${await firstNonFinite(o.model)} after epoch ${epoch + 1} (steps ${first + 1}-${first + o.steps})`;
   const resume =
     lastSaved === null

@@ -3,11 +3,14 @@
 import { leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.js';
 import { type Activation, linear } from '../ops/matmul.js';
 import { defaultRng, type Rng, type Tensor } from '../tensor/index.js';
+import { type Init, torchUniform } from './init.js';
 import { Module } from './module.js';
 
 export interface LinearOptions {
   bias?: boolean;
   rng?: Rng;
+  /** The weight's initialiser (default PyTorch's, as the bias's). */
+  init?: Init;
 }
 
 /** y = x W^T + b, W (out, in). PyTorch's default init: W and b ~ U(-1/sqrt(in), 1/sqrt(in)). */
@@ -22,9 +25,8 @@ export class Linear extends Module {
   ) {
     super();
     const rng = o.rng ?? defaultRng();
-    const bound = 1 / Math.sqrt(inFeatures);
-    this.weight = this.param('weight', rng.uniform([outFeatures, inFeatures], -bound, bound));
-    this.bias = o.bias === false ? null : this.param('bias', rng.uniform([outFeatures], -bound, bound));
+    this.weight = this.param('weight', (o.init ?? torchUniform)([outFeatures, inFeatures], inFeatures, rng));
+    this.bias = o.bias === false ? null : this.param('bias', torchUniform([outFeatures], inFeatures, rng));
   }
 
   // x: (..., in) -> (..., out); `act` fuses the activation that follows into the same dispatch
