@@ -204,7 +204,7 @@ describe('batch-norm modules against PyTorch', () => {
       running_mean: { data: [0, 0, 0, 0, 0] },
       running_var: { data: [1, 1, 1, 1, 1] },
     });
-    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['running_mean', 'running_var']);
+    expect(bn.namedBuffers().map(([n]) => n)).toEqual(['running_mean', 'running_var', 'num_batches_tracked']);
     await replay(bn, f, f.shape, (d) => d, 'BatchNorm1d');
     bn.dispose();
   });

@@ -4,6 +4,10 @@
 // released buffer is reused at once for the next request of the same bucket and usage. That is safe because
 // every access to a pooled buffer is a command recorded in order (runtime.ts): no write can overtake the
 // commands of its previous owner. It is not a general allocator: no sub-allocation.
+//
+// Every size is checked against the device's limits before anything is created, so that a tensor too large
+// for the device fails at the call that asks for it, naming the limit (Dawn would create an invalid buffer
+// and report it later, at a readback, as "[Invalid Buffer] is invalid due to a previous error").
 
 export interface PoolStats {
   liveBytes: number; // in tensors' hands
@@ -20,10 +24,15 @@ export function bucketSize(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+// STORAGE, as a number: in Node the GPUBufferUsage global exists only once Dawn is loaded.
+const STORAGE = 0x80;
+
 export class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private live = new Set<GPUBuffer>();
   private stats: PoolStats = { liveBytes: 0, liveBuffers: 0, freeBytes: 0, created: 0 };
+  private readonly maxBufferSize: number;
+  private readonly maxBindingSize: number;
 
   /** Told of every buffer the pool destroys (the runtime drops the bind groups that hold it). */
   onDestroy: ((buf: GPUBuffer) => void) | null = null;
@@ -32,10 +41,33 @@ export class BufferPool {
   constructor(
     private device: GPUDevice,
     public capBytes: number,
-  ) {}
+  ) {
+    this.maxBufferSize = device.limits.maxBufferSize;
+    this.maxBindingSize = device.limits.maxStorageBufferBindingSize;
+  }
+
+  /**
+   * Throws unless a buffer of `bytes` with `usage` fits this device: maxBufferSize, and for storage buffers
+   * (every tensor's) maxStorageBufferBindingSize, since a kernel binds a tensor whole. `what` names the
+   * request in the error, e.g. "zeros((300000000))".
+   */
+  checkSize(bytes: number, usage: GPUBufferUsageFlags, what: string): void {
+    const over = (limit: number, name: string, why: string) =>
+      new Error(
+        `${what}: ${fmtBytes(bytes)} is over this device's ${name} of ${fmtBytes(limit)}${why}. Use smaller ` +
+          'tensors (a smaller batch, fewer models at once, or the work split into parts), or an adapter with ' +
+          'higher limits (`weightgen info` names the adapter in use).',
+      );
+    if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`${what}: ${bytes} bytes is not a buffer size`);
+    if (usage & STORAGE && bytes > this.maxBindingSize) {
+      throw over(this.maxBindingSize, 'maxStorageBufferBindingSize', ' (a kernel binds a tensor whole)');
+    }
+    if (bytes > this.maxBufferSize) throw over(this.maxBufferSize, 'maxBufferSize', '');
+  }
 
   acquire(bytes: number, usage: GPUBufferUsageFlags, label = ''): GPUBuffer {
-    const size = bucketSize(bytes);
+    this.checkSize(bytes, usage, `a GPU buffer for '${label}'`);
+    const size = Math.min(bucketSize(bytes), this.maxBufferSize); // rounding up may not pass the limit
     const key = `${usage}:${size}`;
     let buf = this.free.get(key)?.pop();
     if (buf) {
@@ -45,7 +77,8 @@ export class BufferPool {
         throw new Error(
           `GPU buffer pool cap reached: ${mib(this.stats.liveBytes)} live in ${this.stats.liveBuffers} buffers, ` +
             `${mib(size)} more asked for '${label}', cap ${mib(this.capBytes)}. Dispose tensors you no longer ` +
-            'need (or wrap the work in scope()), or raise the cap with setPoolCap().',
+            'need (or wrap the work in scope()), or raise the cap: `gpu().pool.capBytes = bytes` (it starts at ' +
+            '4 x maxBufferSize, at most 8 GiB).',
         );
       }
       if (this.stats.liveBytes + this.stats.freeBytes + size > this.capBytes) this.trim(this.capBytes - size);
@@ -89,4 +122,9 @@ export class BufferPool {
 
 export function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** "1,200,000,000 bytes (1144.4 MiB)" */
+function fmtBytes(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes (${mib(bytes)})`;
 }

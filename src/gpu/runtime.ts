@@ -7,6 +7,12 @@
 // `maxBatch` commands. Because every access to a tensor's buffer is such a command, executed in order, a
 // buffer given back to the pool can be handed out again at once. Errors of a background flush are thrown
 // by the next `flush` or `read`.
+//
+// Limits are checked where the work is asked for, synchronously: a buffer over the device's maxBufferSize
+// or maxStorageBufferBindingSize (pool.ts), a workgroup count over maxComputeWorkgroupsPerDimension. A
+// dispatch of zero workgroups is never encoded. Once the device is lost (GPUDevice.lost: a driver reset,
+// device.destroy()), every later call fails with one error that says so, instead of a readback that hangs
+// or fails with an empty message.
 
 import { type AdapterReport, requestDevice, type Waiter } from './device.js';
 import { type Kernel, KernelCache, type KernelSpec } from './kernels.js';
@@ -48,6 +54,10 @@ export class Gpu {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private profiling = false;
+  /** Set once the device is lost; from then on every call throws it. */
+  private lostError: Error | null = null;
+  /** Rejects with lostError when the device is lost (raced against every wait on the GPU). */
+  private readonly lostSignal: Promise<never>;
 
   private constructor(
     readonly device: GPUDevice,
@@ -57,9 +67,16 @@ export class Gpu {
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize * 4, 8 * 2 ** 30));
     this.kernels = new KernelCache(device);
     this.pool.onDestroy = (buf) => this.forgetBindGroups(buf);
-    device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.failure = new Error(`GPU device lost: ${info.message}`);
+    this.lostSignal = device.lost.then((info) => {
+      this.lostError = deviceLostError(info.reason, info.message);
+      throw this.lostError;
     });
+    this.lostSignal.catch(() => {}); // observed by whoever races it; never an unhandled rejection
+  }
+
+  /** Whether the device was lost (every GPU call then throws the error that says so). */
+  get isLost(): boolean {
+    return this.lostError !== null;
   }
 
   static async create(): Promise<Gpu> {
@@ -96,7 +113,10 @@ export class Gpu {
   ): void {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (groups.some((g) => g > max || g < 0 || !Number.isInteger(g))) {
-      throw new Error(`${spec.shader}:${spec.entry}: workgroup count [${groups}] out of range 0..${max} per dim`);
+      throw new Error(
+        `${spec.shader}:${spec.entry}: workgroup count [${groups}] out of range: each must be an integer in ` +
+          `0..${max} (this device's maxComputeWorkgroupsPerDimension); spread the work over x and y (groups1d)`,
+      );
     }
     if (groups[0] * groups[1] * groups[2] === 0) return;
     this.record({ kind: 'dispatch', spec, name: name ?? `${spec.shader}:${spec.entry}`, buffers, uniforms, groups });
@@ -117,6 +137,7 @@ export class Gpu {
   }
 
   private record(cmd: Command): void {
+    if (this.lostError) throw this.lostError;
     this.commands.push(cmd);
     if (this.commands.length >= this.maxBatch) this.submitPending(); // its errors wait for the next flush
   }
@@ -125,8 +146,10 @@ export class Gpu {
 
   /** Submits everything recorded so far. Resolves once it is submitted (not executed). */
   flush(): Promise<void> {
+    if (this.lostError) return Promise.reject(this.lostError);
     this.submitPending();
-    return this.chain.then(() => {
+    return this.untilLost(this.chain).then(() => {
+      if (this.lostError) throw this.lostError;
       const f = this.failure;
       if (f) {
         this.failure = null;
@@ -141,16 +164,25 @@ export class Gpu {
     if (batch.length) this.chain = this.chain.then(() => this.submit(batch));
   }
 
+  /** `p`, or the device-lost error if the device is lost first (a wait on a lost device may never end). */
+  private untilLost<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lostSignal]);
+  }
+
   /** Reads a buffer range back (flushing first). */
   async read(src: BufferRef): Promise<ArrayBuffer> {
+    if (this.lostError) throw this.lostError;
     const staging = this.pool.acquire(src.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
-    this.record({ kind: 'copy', src, dst: { buffer: staging, offset: 0, size: staging.size } });
     try {
+      this.record({ kind: 'copy', src, dst: { buffer: staging, offset: 0, size: staging.size } });
       await this.flush();
-      await this.wait(() => staging.mapAsync(GPUMapMode.READ, 0, src.size));
+      await this.untilLost(this.wait(() => staging.mapAsync(GPUMapMode.READ, 0, src.size)));
+      if (this.lostError) throw this.lostError;
       const out = staging.getMappedRange(0, src.size).slice(0);
       staging.unmap();
       return out;
+    } catch (e) {
+      throw this.lostError ?? e; // a mapAsync on a lost device rejects with an empty message
     } finally {
       this.pool.release(staging);
     }
@@ -159,7 +191,8 @@ export class Gpu {
   /** Waits until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     await this.flush();
-    await this.wait(() => this.device.queue.onSubmittedWorkDone());
+    await this.untilLost(this.wait(() => this.device.queue.onSubmittedWorkDone()));
+    if (this.lostError) throw this.lostError;
   }
 
   private async submit(batch: Command[]): Promise<void> {
@@ -170,7 +203,9 @@ export class Gpu {
       this.device.pushErrorScope('validation');
       this.device.pushErrorScope('out-of-memory');
       const enc = this.device.createCommandEncoder();
-      const timing = this.profiling ? this.startTiming(batch) : null;
+      // Only a batch with dispatches is timed: resolving 0 queries makes Dawn encode a conversion
+      // dispatch of 0 workgroups (its "workgroup count of 0 is unusual" warning, seen with --profile).
+      const timing = this.profiling && batch.some((c) => c.kind === 'dispatch') ? this.startTiming(batch) : null;
       let pass: GPUComputePassEncoder | null = null;
       let u = 0;
       let s = 0;
@@ -222,7 +257,7 @@ export class Gpu {
       }
       if (timing) await this.finishTiming(batch, timing, d);
     } catch (e) {
-      this.failure ??= e as Error;
+      this.failure ??= this.lostError ?? (e as Error);
     }
   }
 
@@ -366,6 +401,15 @@ export class Gpu {
     t.resolve.destroy();
     t.read.destroy();
   }
+}
+
+/** The one error every GPU call gives once the device is lost. */
+function deviceLostError(reason: string, message: string): Error {
+  const why = `${reason}${message ? `: ${message}` : ''}`;
+  return new Error(
+    `the GPU device was lost (${why}); training stopped; the last checkpoint on disk is intact (checkpoints ` +
+      'are written whole or not at all): run the command again to resume from it, in a new process',
+  );
 }
 
 function align(n: number, a: number): number {

@@ -2,12 +2,15 @@
 // (the hypernetwork's (B, filters, F) with moments over the z-batch and the filter axis). Parameters are
 // `weight` and `bias` (PyTorch's names, ones and zeros at the start); the running statistics
 // `running_mean` (zeros) and `running_var` (ones) are buffers: kept tensors, not parameters, registered
-// with Module.buffer (so the module's state carries them; namedBuffers() lists them). Training or evaluation follows Module.training.
-// The op itself is src/ops/batchnorm.ts. Not here: PyTorch's num_batches_tracked and momentum=None
-// (a cumulative average).
+// with Module.buffer (so the module's state carries them; namedBuffers() lists them), and so is
+// `num_batches_tracked`, a scalar counting the forward passes in training as PyTorch's does, so that
+// PyTorch loads our state dicts with strict=True. It is optional on loading: state dicts saved before it
+// existed still load (the count then starts from what the module holds). Training or evaluation follows
+// Module.training. The op itself is src/ops/batchnorm.ts. Not here: momentum=None (PyTorch's cumulative
+// average, the one use of the count).
 
 import { type BatchNormConvention, batchNorm } from '../ops/batchnorm.js';
-import { fill, fmtShape, type Tensor } from '../tensor/index.js';
+import { accumulate, fill, fmtShape, type Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 
 export interface BatchNormModuleOptions {
@@ -26,6 +29,9 @@ export class BatchNorm extends Module {
   readonly bias: Tensor | null;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
+  /** (): training forward passes so far (f32: exact up to 2^24). */
+  readonly numBatchesTracked: Tensor;
+  private readonly one: Tensor;
   readonly eps: number;
   readonly momentum: number;
   readonly convention: BatchNormConvention;
@@ -43,6 +49,8 @@ export class BatchNorm extends Module {
     this.bias = affine ? this.param('bias', fill(this.featureShape, 0)) : null;
     this.runningMean = this.buffer('running_mean', fill(this.featureShape, 0));
     this.runningVar = this.buffer('running_var', fill(this.featureShape, 1));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', fill([], 0), { optional: true });
+    this.one = fill([], 1).keep();
   }
 
   /** The reduced axes for an input of rank `rank`. */
@@ -59,7 +67,7 @@ export class BatchNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return batchNorm(x, {
+    const y = batchNorm(x, {
       axes: this.axesFor(x.rank),
       scale: this.weight,
       offset: this.bias,
@@ -69,12 +77,13 @@ export class BatchNorm extends Module {
       momentum: this.momentum,
       convention: this.convention,
     });
+    if (this.training) accumulate(this.numBatchesTracked, this.one); // num_batches_tracked += 1
+    return y;
   }
 
   override dispose(): void {
     super.dispose();
-    this.runningMean.dispose();
-    this.runningVar.dispose();
+    this.one.dispose();
   }
 }
 

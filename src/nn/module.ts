@@ -1,6 +1,11 @@
 // Modules: named parameters, child modules, a PyTorch-style state dict ("0.weight", "enc.1.bias"), and a
 // train/eval flag that children follow. A module owns its parameters: dispose() frees them. Not here:
 // any layer (layers.ts) or optimizer (src/optim).
+//
+// Loading is strict, as PyTorch's: every parameter and buffer must be there with its shape, and nothing
+// else, except buffers registered as optional (state added in a later version, e.g. batch norm's
+// num_batches_tracked: older state dicts load without it). Errors name the source (a file), the tensor,
+// both shapes, and what to do.
 
 import { assign } from '../tensor/create.js';
 import { fmtShape, requireGrad, type Tensor } from '../tensor/index.js';
@@ -15,6 +20,7 @@ export abstract class Module {
   training = true;
   private ownParams = new Map<string, Tensor>();
   private ownBuffers = new Map<string, Tensor>();
+  private optionalBuffers = new Set<string>();
   private children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
@@ -26,12 +32,16 @@ export abstract class Module {
     return t;
   }
 
-  /** Registers state that is not trained but saved (e.g. batch norm's running statistics). */
-  protected buffer(name: string, t: Tensor): Tensor {
+  /**
+   * Registers state that is not trained but saved (e.g. batch norm's running statistics). An `optional`
+   * buffer may be absent from a state dict being loaded (it then keeps its value).
+   */
+  protected buffer(name: string, t: Tensor, o: { optional?: boolean } = {}): Tensor {
     if (this.ownParams.has(name) || this.ownBuffers.has(name) || this.children.has(name)) {
       throw new Error(`'${name}' is registered twice`);
     }
     this.ownBuffers.set(name, t.keep());
+    if (o.optional) this.optionalBuffers.add(name);
     return t;
   }
 
@@ -62,6 +72,13 @@ export abstract class Module {
     return [...this.namedParameters(), ...this.namedBuffers()];
   }
 
+  /** Dotted names of the optional buffers (those a loaded state dict may lack). */
+  optionalStateNames(prefix = ''): string[] {
+    const out = [...this.optionalBuffers].map((n) => prefix + n);
+    for (const [n, c] of this.children) out.push(...c.optionalStateNames(`${prefix}${n}.`));
+    return out;
+  }
+
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -86,24 +103,41 @@ export abstract class Module {
     return out;
   }
 
-  /** Loads values by name; every parameter and buffer must be present with its exact shape (strict, as PyTorch). */
-  loadStateDict(state: Record<string, { shape?: readonly number[]; data: ArrayLike<number> }>): void {
+  /**
+   * Loads values by name; every parameter and buffer must be present with its exact shape (strict, as
+   * PyTorch), optional buffers excepted. `source` names where the state came from (a file) in errors.
+   * Nothing is assigned unless everything fits.
+   */
+  loadStateDict(state: Record<string, { shape?: readonly number[]; data: ArrayLike<number> }>, source?: string): void {
+    const where = source ?? 'loadStateDict';
+    const remedy = source
+      ? 'it was saved from a model with another architecture or other sizes: load it into a model built with ' +
+        'the settings it was saved with, or delete it to start over'
+      : 'it was saved from a model with another architecture or other sizes: load it into one built alike';
     const named = this.namedState();
     const names = new Set(named.map(([n]) => n));
-    const missing = named.filter(([n]) => !(n in state)).map(([n]) => n);
+    const optional = new Set(this.optionalStateNames());
+    const missing = named.filter(([n]) => !(n in state) && !optional.has(n)).map(([n]) => n);
     const unexpected = Object.keys(state).filter((n) => !names.has(n));
     if (missing.length || unexpected.length) {
-      throw new Error(`loadStateDict: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
+      const parts = [];
+      if (missing.length) parts.push(`missing [${missing.join(', ')}] (this model has them, the state does not)`);
+      if (unexpected.length)
+        parts.push(`unexpected [${unexpected.join(', ')}] (the state has them, this model does not)`);
+      throw new Error(`${where}: the state does not fit this ${this.constructor.name}: ${parts.join('; ')}; ${remedy}`);
     }
     for (const [n, p] of named) {
-      const e = state[n]!;
+      const e = state[n];
+      if (!e) continue; // an optional buffer
       if ((e.shape && e.shape.join() !== p.shape.join()) || e.data.length !== p.size) {
+        const theirs = e.shape ? `is ${fmtShape(e.shape)}` : `has ${e.data.length} values`;
         throw new Error(
-          `loadStateDict: '${n}' is ${fmtShape(p.shape)} here, ${e.shape ? fmtShape(e.shape) : `${e.data.length} values`} in the state`,
+          `${where}: tensor '${n}' ${theirs} in the state, but this model's is ${fmtShape(p.shape)} ` +
+            `(${p.size} values); ${remedy}`,
         );
       }
-      assign(p, e.data);
     }
+    for (const [n, p] of named) if (state[n]) assign(p, state[n].data);
   }
 
   dispose(): void {

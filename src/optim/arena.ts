@@ -10,6 +10,8 @@ const ALIGN_FLOATS = 64; // 256 bytes
 
 export class ParamArena {
   readonly size: number; // floats, padding included
+  /** Where each parameter of `list` starts in the arena (and in the optimizer's state), in floats. */
+  readonly offsets: readonly number[];
   readonly params: Tensor;
   readonly grads: Tensor;
   private disposed = false;
@@ -27,6 +29,7 @@ export class ParamArena {
       total += Math.ceil(p.size / ALIGN_FLOATS) * ALIGN_FLOATS;
     }
     this.size = total;
+    this.offsets = offsets;
     this.params = Tensor.empty([total]).keep();
     this.grads = Tensor.empty([total]).keep();
     fillInPlace(this.params, 0);

@@ -48,10 +48,13 @@ export class Adam implements Optimizer {
     gpu().dispatch(
       { shader: 'optim', entry: 'adam' },
       { param: this.arena.params.ref, grad: this.arena.grads.ref, m: this.m.ref, v: this.v.ref },
+      // every derived constant in double here, rounded once to f32 (shaders/optim.wgsl)
       {
         n,
         beta1: b1,
         beta2: b2,
+        one_minus_beta1: 1 - b1,
+        one_minus_beta2: 1 - b2,
         eps: this.eps,
         weight_decay: this.weightDecay,
         step_size: this.lr / (1 - b1 ** this.t),
@@ -76,9 +79,29 @@ export class Adam implements Optimizer {
     };
   }
 
-  loadState(s: AdamState): void {
-    if (s.m.length !== this.arena.size || s.v.length !== this.arena.size) {
-      throw new Error(`Adam state has ${s.m.length} values per moment; these parameters need ${this.arena.size}`);
+  /**
+   * Restores what state() returned. `source` names where it was read from (a checkpoint file) in errors;
+   * nothing is changed unless all of it fits.
+   */
+  loadState(s: AdamState, source?: string): void {
+    const where = source ? `${source}: ` : '';
+    const n = this.arena.size;
+    if (s.m?.length !== n || s.v?.length !== n) {
+      const sizes =
+        s.m?.length === s.v?.length ? `${s.m?.length} values per moment` : `m ${s.m?.length}, v ${s.v?.length} values`;
+      throw new Error(
+        `${where}the Adam state has ${sizes}; these parameters need ${n} (${this.arena.list.length} tensors, ` +
+          'padded): it was saved for a model with other sizes' +
+          (source ? ': delete it to start over, or use the settings it was saved with' : ''),
+      );
+    }
+    if (!Number.isSafeInteger(s.t) || s.t < 0 || !(typeof s.lr === 'number' && Number.isFinite(s.lr) && s.lr >= 0)) {
+      throw new Error(
+        `${where}the Adam state's step count (${s.t}) or learning rate (${s.lr}) is not valid: ` +
+          (source
+            ? 'the file is damaged or from another version; delete it to start over'
+            : 'expected t an integer >= 0, lr >= 0'),
+      );
     }
     this.t = s.t;
     this.lr = s.lr;
@@ -141,7 +164,7 @@ export class SGD implements Optimizer {
         n,
         lr: this.lr,
         momentum: this.momentum,
-        dampening: this.dampening,
+        one_minus_dampening: 1 - this.dampening,
         weight_decay: this.weightDecay,
         first: this.t === 0 ? 1 : 0,
         nesterov: this.nesterov ? 1 : 0,

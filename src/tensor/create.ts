@@ -1,8 +1,15 @@
-// Making tensors from values: arrays, constants. Random tensors are in rng.ts.
+// Making tensors from values: arrays, constants. Random tensors are in rng.ts. Each checks its size against
+// the device's limits before anything is recorded, naming the call and the shape.
 
-import { gpu } from '../gpu/index.js';
+import { gpu, STORAGE_USAGE } from '../gpu/index.js';
 import { fill } from './tape.js';
 import { checkShape, type DType, fmtShape, numel, type Shape, Tensor } from './tensor.js';
+
+/** Throws, naming `fn` and the shape, if a tensor of this shape is over a limit of the device. */
+function checkFits(fn: string, shape: Shape): void {
+  checkShape(shape);
+  gpu().pool.checkSize(4 * numel(shape), STORAGE_USAGE, `${fn}(${fmtShape(shape)})`);
+}
 
 type Values = ArrayLike<number> | number[][] | number[][][];
 
@@ -28,7 +35,7 @@ function inferShape(values: Values): number[] {
 export function tensor(values: Values, shape?: Shape, dtype?: DType): Tensor {
   const flat = flatten(values);
   const s = shape ? [...shape] : inferShape(values);
-  checkShape(s);
+  checkFits('tensor', s);
   if (numel(s) !== flat.length) {
     throw new Error(`tensor(): ${flat.length} values do not fill shape ${fmtShape(s)} (${numel(s)} needed)`);
   }
@@ -53,13 +60,16 @@ export function scalar(value: number): Tensor {
 }
 
 export function zeros(shape: Shape, dtype: DType = 'f32'): Tensor {
+  checkFits('zeros', shape);
   return fill(shape, 0, dtype);
 }
 
 export function ones(shape: Shape, dtype: DType = 'f32'): Tensor {
+  checkFits('ones', shape);
   return fill(shape, 1, dtype);
 }
 
 export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
+  checkFits('full', shape);
   return fill(shape, value, dtype);
 }

@@ -82,7 +82,23 @@ export class Rng {
   }
 
   set position(p: number) {
-    if (!Number.isInteger(p) || p < 0) throw new Error(`Rng position must be an integer >= 0, got ${p}`);
+    this.restore(p);
+  }
+
+  /**
+   * Sets the position saved by `position`, checking it first. `source` names where it was read from (a
+   * checkpoint file), so that the error can say which file is corrupt or from another version.
+   */
+  restore(p: unknown, source?: string): void {
+    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0) {
+      const got = typeof p === 'string' ? `'${p}'` : String(p);
+      throw new Error(
+        source
+          ? `${source}: the random generator's position is ${got}, expected an integer >= 0: the file is ` +
+              'damaged or was written by another version; delete it to start that step over'
+          : `Rng position must be an integer >= 0, got ${got}`,
+      );
+    }
     this.stream = p;
   }
 
