@@ -3,3 +3,9 @@
 declare module 'wgsl_reflect/wgsl_reflect.module.js' {
   export * from 'wgsl_reflect';
 }
+
+// Vite's `?url` imports (tests load binary fixtures this way in the browser).
+declare module '*?url' {
+  const url: string;
+  export default url;
+}

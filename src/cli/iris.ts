@@ -254,5 +254,11 @@ export async function irisAll(opts: IrisOptions): Promise<void> {
 
 /** A checkpointer that records its file in the manifest after each save. */
 function recorded(c: ReturnType<typeof fileCheckpointer>, onSave: () => void): ReturnType<typeof fileCheckpointer> {
-  return { ...c, save: (s) => (c.save(s), onSave()) };
+  return {
+    ...c,
+    save: (s) => {
+      c.save(s);
+      onSave();
+    },
+  };
 }

@@ -2,6 +2,7 @@
 // are declared in args.ts, which parses them strictly before anything runs.
 
 import { initGpu } from '../gpu/index.js';
+import { prepareRunFolder } from '../io/files.js';
 import { trainIrisMlp } from '../models/iris-mlp.js';
 import {
   COMMANDS,
@@ -13,6 +14,7 @@ import {
   splitCommand,
   UsageError,
 } from './args.js';
+import { type HypernetOptions, hypernetAll, hypernetEval, hypernetSample, hypernetTrain } from './hypernet.js';
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
 import { Progress, textPlot } from './progress.js';
 
@@ -54,7 +56,7 @@ async function iris(
   step: 'zoo' | 'vae' | 'sample' | 'table1' | 'all',
   o: FlagValues<(typeof COMMANDS)['iris']['flags']>,
 ): Promise<void> {
-  const opts: IrisOptions & { restart?: string } = {
+  const opts: IrisOptions = {
     run: o.run,
     preset: o.preset,
     models: o.models,
@@ -65,6 +67,7 @@ async function iris(
     seed: o.seed,
     restart: o.restart,
   };
+  prepareRunFolder(opts.run);
   console.log(await adapterLine());
   console.log(`run folder: ${opts.run} (preset ${opts.preset})`);
   const t0 = Date.now();
@@ -73,6 +76,35 @@ async function iris(
   else if (step === 'sample') await irisSample(opts);
   else if (step === 'table1') irisTable1(opts);
   else await irisAll(opts);
+  console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function hypernet(
+  step: 'train' | 'sample' | 'eval' | 'all',
+  o: FlagValues<(typeof COMMANDS)['hypernet']['flags']>,
+): Promise<void> {
+  const opts: HypernetOptions = {
+    run: o.run,
+    preset: o.preset,
+    seed: o.seed,
+    faithful: o.faithful,
+    lambda: o.lambda,
+    steps: o.steps,
+    data: o.data,
+    samples: o.samples,
+    evalNetworks: o.networks,
+    evalImages: o.images,
+    ensemble: o.ensemble,
+    restart: o.restart,
+  };
+  prepareRunFolder(opts.run);
+  console.log(await adapterLine());
+  console.log(`run folder: ${opts.run} (preset ${opts.preset}${opts.faithful ? ', faithful' : ''})`);
+  const t0 = Date.now();
+  if (step === 'train') await hypernetTrain(opts);
+  else if (step === 'sample') await hypernetSample(opts);
+  else if (step === 'eval') await hypernetEval(opts);
+  else await hypernetAll(opts);
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -87,6 +119,10 @@ async function main(argv: string[]): Promise<void> {
     case 'iris': {
       const p = parseCommand(name, COMMANDS[name], args);
       return p.help ? help(name) : iris(p.step, p.values);
+    }
+    case 'hypernet': {
+      const p = parseCommand(name, COMMANDS[name], args);
+      return p.help ? help(name) : hypernet(p.step, p.values);
     }
     case 'info': {
       if (parseCommand(name, COMMANDS[name], args).help) return help(name);

@@ -47,15 +47,8 @@ export function restoreState(
   model: Module,
   opt: Adam,
 ): { epoch: number; losses: number[] } {
-  try {
-    model.loadStateDict(s.model);
-    opt.loadState(s.optim);
-    if (rng) rng.position = s.rngPosition;
-  } catch (e) {
-    if (!s.source) throw e;
-    throw new Error(
-      `${s.source}: ${(e as Error).message}. The checkpoint does not fit this model: delete it to start that step over`,
-    );
-  }
+  model.loadStateDict(s.model, s.source);
+  opt.loadState(s.optim, s.source);
+  rng?.restore(s.rngPosition, s.source);
   return { epoch: s.epoch, losses: [...s.losses] };
 }

