@@ -54,14 +54,14 @@ export const HYPERNET_PRESETS: Record<'paper' | 'cpu' | 'ci', HypernetPreset> = 
   },
   ci: {
     networks: 4,
-    images: 8,
-    steps: 60,
+    images: 4,
+    steps: 40,
     lr: 1e-3,
     lrDecay: 0.999,
     lambda: 1e3,
-    evalEvery: 20,
+    evalEvery: 10,
     valNetworks: 4,
-    valImages: 200,
+    valImages: 100,
   },
 };
 
