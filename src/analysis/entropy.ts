@@ -5,7 +5,7 @@
 // Not here: the float64 CPU reference (cpuKlEntropy, below, is it) is for tests.
 
 import { add, knn, log, mean, mul, pairwiseDistances } from '../ops/index.js';
-import type { Tensor } from '../tensor/index.js';
+import { fmtShape, type Tensor } from '../tensor/index.js';
 import { digamma } from './special.js';
 
 export type EntropyMetric = 'l1' | 'l2';
@@ -13,7 +13,8 @@ export type EntropyMetric = 'l1' | 'l2';
 /** H of the N rows of x (N, D): a scalar tensor, differentiable in x. */
 export function klEntropy(x: Tensor, d: number, metric: EntropyMetric): Tensor {
   const n = x.shape[0]!;
-  if (x.rank !== 2 || n < 2) throw new Error(`klEntropy: needs 2 or more samples as rows (N, D), got (${x.shape})`);
+  if (x.rank !== 2 || n < 2)
+    throw new Error(`klEntropy: needs 2 or more samples as rows (N, D), got ${fmtShape(x.shape)}`);
   const nearest = knn(pairwiseDistances(x, x, metric), 1, { excludeSelf: true }).values; // (N, 1)
   return add(mul(mean(log(add(nearest, 1e-8))), d), digamma(n));
 }

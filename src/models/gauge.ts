@@ -7,7 +7,7 @@
 // entropy term see. Not here: the layouts (target-net.ts).
 
 import { div, mean, mul, reshape, slice, sqrt, square, sub, sum, add, concat } from '../ops/index.js';
-import type { Tensor } from '../tensor/index.js';
+import { fmtShape, sameShape, type Tensor } from '../tensor/index.js';
 import { type GeneratedLayer, layerShapes, type TargetSpec } from './target-net.js';
 
 export type LogitBias = 'mean' | 'sum';
@@ -23,7 +23,20 @@ export function generatedLayers(
   logitBias: LogitBias = 'mean',
 ): GeneratedLayer[] {
   const shapes = layerShapes(spec);
-  const B = raws[0]!.shape[0]!;
+  const B = raws[0]?.shape[0] ?? 0;
+  if (raws.length !== shapes.length) {
+    throw new Error(
+      `generatedLayers: ${raws.length} generator outputs for the ${shapes.length} layers of '${spec.name}'`,
+    );
+  }
+  shapes.forEach((s, i) => {
+    const want = [B, s.codes, s.rowLength];
+    if (!sameShape(raws[i]!.shape, want)) {
+      throw new Error(
+        `generatedLayers: layer ${i + 1} of '${spec.name}' is ${fmtShape(raws[i]!.shape)}, expected ${fmtShape(want)} (networks, codes, row)`,
+      );
+    }
+  });
   let sPrev: Tensor | null = null; // (B, units of the previous layer)
   return shapes.map((s, i) => {
     const raw = raws[i]!;

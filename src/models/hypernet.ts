@@ -12,7 +12,7 @@
 import { klEntropy } from '../analysis/entropy.js';
 import { BatchNorm, LeakyReLU, Linear, Module, Sequential, varianceScaling } from '../nn/index.js';
 import { crossEntropy, mul, reshape, slice, sub } from '../ops/index.js';
-import { fillInPlace, type Rng, type Tensor } from '../tensor/index.js';
+import { fillInPlace, fmtShape, type Rng, type Tensor } from '../tensor/index.js';
 import { flattenLayers, generatedLayers, type LogitBias } from './gauge.js';
 import { type GeneratedLayer, layerShapes, type TargetSpec, targetForward } from './target-net.js';
 
@@ -59,7 +59,8 @@ export class Hypernet extends Module {
   /** The generators' raw outputs for noise z (B, noise): per layer (B, codes, rowLength). */
   generate(z: Tensor): Tensor[] {
     const { noise, code, target } = this.config;
-    if (z.rank !== 2 || z.shape[1] !== noise) throw new Error(`Hypernet: z is (${z.shape}), expected (B, ${noise})`);
+    if (z.rank !== 2 || z.shape[1] !== noise)
+      throw new Error(`Hypernet: z is ${fmtShape(z.shape)}, expected (B, ${noise})`);
     const B = z.shape[0]!;
     const shapes = layerShapes(target);
     const total = shapes.reduce((n, s) => n + s.codes, 0);

@@ -143,6 +143,13 @@ export function targetForward(spec: TargetSpec, layers: readonly GeneratedLayer[
     throw new Error(`target '${spec.name}': images ${fmtShape(x.shape)}, expected (G, n, ${H}, ${W}, ${C})`);
   }
   const [G, n] = x.shape as [number, number];
+  const made = layers[0]?.kernel.shape[0];
+  if (layers.length !== shapes.length || made !== G) {
+    throw new Error(
+      `target '${spec.name}': ${layers.length} layers of ${made} networks for images ${fmtShape(x.shape)}; ` +
+        `expected ${shapes.length} layers of ${G} networks (one per image set)`,
+    );
+  }
   let h = x;
   shapes.forEach((s, i) => {
     const { kernel, bias } = layers[i]!;
