@@ -12,6 +12,7 @@ const chromium = process.env.WEIGHTGEN_CHROMIUM ?? '/usr/bin/chromium';
 export default defineConfig({
   test: {
     testTimeout: 120_000,
+    env: { WEIGHTGEN_POLL: process.env.WEIGHTGEN_POLL ?? 'patient' }, // Node waits without spinning a core
     hookTimeout: 120_000,
     maxWorkers: 2,
     projects: [

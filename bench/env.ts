@@ -27,6 +27,9 @@ export interface BenchEnv {
   timestamps: boolean; // our GPU timestamps are available
 }
 
+// The bench is our own process: Node waits for Dawn without spinning a core unless told otherwise.
+process.env.WEIGHTGEN_POLL ??= 'patient';
+
 const KEEP = Symbol.for('weightgen.dawn');
 
 function describe(info: GPUAdapterInfo | undefined): string {

@@ -1,4 +1,4 @@
-// The hypernetwork's unit tests (PAPERS.md section 2, the spec in models/hypernet.ts):
+// The hypernetwork's unit tests (docs/models.md, paper 2, the spec in models/hypernet.ts):
 // - gauge fixing leaves every generated MNIST network's predictions unchanged (logits shift by the logits'
 //   bias mean), scales every unit to RMS 1, and is idempotent;
 // - gauge fixing, the flattened weights and the target forward against a float64 CPU reference written here

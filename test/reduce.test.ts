@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { argmax, cpuReduce, max, mean, normAxes, sum, variance } from '../src/ops/reduce.js';
-import { tensor } from '../src/tensor/index.js';
+import { argmax, cpuReduce, max, mean, sum, variance } from '../src/ops/reduce.js';
+import { normAxes, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { setupGpu } from './helpers.js';
 

@@ -1,5 +1,5 @@
 // The Kozachenko-Leonenko nearest-neighbour estimate of differential entropy, differentiable, as the
-// hypernetwork paper uses it (PAPERS.md section 2): H = d * mean_i log(eps_i + 1e-8) + psi(N), eps_i the
+// hypernetwork paper uses it (docs/models.md, paper 2): H = d * mean_i log(eps_i + 1e-8) + psi(N), eps_i the
 // distance from sample i to its nearest other sample. d is the dimension of the noise that made the samples
 // (the paper's choice), not of the samples; the constant terms the paper drops are dropped here too.
 // Not here: the float64 CPU reference (cpuKlEntropy, below, is it) is for tests.

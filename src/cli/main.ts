@@ -18,6 +18,9 @@ import { type HypernetOptions, hypernetAll, hypernetEval, hypernetSample, hypern
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
 import { Progress, textPlot } from './progress.js';
 
+// Our own process: let Node wait for Dawn without spinning a core (src/gpu/node.ts), unless told otherwise.
+process.env.WEIGHTGEN_POLL ??= 'patient';
+
 async function adapterLine(): Promise<string> {
   const g = await initGpu();
   const a = g.adapter;

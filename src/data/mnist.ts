@@ -1,6 +1,6 @@
 // MNIST for the hypernetwork paper: the IDX file format parsed from bytes, the fixed 55,000 / 5,000 /
 // 10,000 split with pixels in [0, 1], and a batcher that gives each of G generated networks its own
-// shuffled stream of training images (PAPERS.md section 2: 32 z, each with its own 32 images).
+// shuffled stream of training images (docs/models.md (paper 2): 32 z, each with its own 32 images).
 //
 // What it is not: no file access (src/io/mnist-files.ts reads the four files in Node; a page can fetch
 // the bytes and call parseIdx itself), no gzip (the Node loader gunzips first), no augmentation or

@@ -79,7 +79,9 @@ async function requestAdapter(): Promise<{
   const flags =
     env('WEIGHTGEN_ROBUST') === '1' ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
   const { adapter, fallback } = await requestNodeAdapter(choice, flags);
-  const poll = env('WEIGHTGEN_POLL') ?? 'patient';
+  // spin by default: patientWait replaces globalThis.setImmediate while it waits, which a library must not
+  // do unasked; the command line and the bench ask for it (WEIGHTGEN_POLL=patient).
+  const poll = env('WEIGHTGEN_POLL') ?? 'spin';
   if (!['patient', 'spin'].includes(poll)) throw new Error(`WEIGHTGEN_POLL=${poll}: expected patient or spin.`);
   return { adapter, backend: 'dawn', fallback, wait: poll === 'spin' ? plainWait : patientWait };
 }

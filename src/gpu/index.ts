@@ -5,6 +5,7 @@ import { Gpu } from './runtime.js';
 export { Gpu, type BufferRef, STORAGE_USAGE, type UniformValues } from './runtime.js';
 export type { AdapterReport } from './device.js';
 export type { KernelSpec } from './kernels.js';
+export { groups1d } from './groups.js';
 export { bucketSize, type PoolStats } from './pool.js';
 
 let current: Gpu | null = null;

@@ -29,7 +29,6 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
   bindings: { name: string; binding: number; kind: BindingKind }[];
   uniform: { binding: number; size: number; fields: Map<string, UniformField> } | null;
-  workgroupSize: [number, number, number];
 }
 
 interface ParsedShader {
@@ -196,15 +195,7 @@ export class KernelCache {
     } catch (e) {
       throw new Error(`kernel ${label} failed to build: ${(e as Error).message}`);
     }
-    const ws = entry.workgroupSize as unknown as number[] | undefined;
-    return {
-      label,
-      pipeline,
-      layout,
-      bindings,
-      uniform,
-      workgroupSize: [ws?.[0] ?? 1, ws?.[1] ?? 1, ws?.[2] ?? 1],
-    };
+    return { label, pipeline, layout, bindings, uniform };
   }
 
   private describeFailure(spec: KernelSpec, info: GPUCompilationInfo): string {

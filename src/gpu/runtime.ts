@@ -430,7 +430,8 @@ function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformV
     for (let i = 0; i < arr.length; i++) {
       const at = base + f.offset + 4 * i;
       const x = arr[i]!;
-      if (f.type !== 'f32' && (!Number.isInteger(x) || x < (f.type === 'u32' ? 0 : -(2 ** 31)) || x >= 2 ** 32)) {
+      const [lo, hi] = f.type === 'u32' ? [0, 2 ** 32] : [-(2 ** 31), 2 ** 31]; // hi excluded
+      if (f.type !== 'f32' && (!Number.isInteger(x) || x < lo || x >= hi)) {
         throw new Error(`${k.label}: uniform '${name}' is ${f.type} but was given ${x}`);
       }
       if (f.type === 'f32') view.setFloat32(at, x, true);

@@ -1,5 +1,5 @@
 // The enhanced VAE for M2's 43-value weight vectors (w1: W1 and b1, 25 values; w2: W2 and b2, 18), as
-// the paper's code builds it (PAPERS.md section 1; it differs from the paper's figure):
+// the paper's code builds it (docs/models.md (paper 1); it differs from the paper's figure):
 //   enc1: BN(18) -> Lin 18->16 -> BN -> ReLU -> Lin 16->8 -> BN -> ReLU             (input: w2)
 //   enc2: BN(33) -> Lin 33->16 -> BN -> ReLU -> Lin 16->8 -> BN -> ReLU             (input: w1 ++ enc1)
 //   mu, logvar: Lin 8->8 each

@@ -1,4 +1,4 @@
-// Gauge fixing S(theta) of generated networks (PAPERS.md section 2), inside the graph: a ReLU network is
+// Gauge fixing S(theta) of generated networks (docs/models.md; paper 2), inside the graph: a ReLU network is
 // unchanged when a unit's incoming weights and bias are divided by s > 0 and its outgoing weights multiplied
 // by s. Layer by layer, each unit (filter) of every layer but the last is scaled to unit RMS,
 // s = sqrt((sum w^2 + b^2) / (fanIn + 1) + 1e-8), and the next layer's weights from that unit's channel are

@@ -1,4 +1,4 @@
-// Training the hypernetwork on MNIST (PAPERS.md section 2) on the one training loop, and evaluating the
+// Training the hypernetwork on MNIST (docs/models.md; paper 2) on the one training loop, and evaluating the
 // networks it generates. A step: B noise vectors z ~ U[-1,1]^300, each network with its OWN n training
 // images (NetworkBatcher), loss = lambda * CE - H, Adam with lr multiplied by the decay after every step.
 // An "epoch" of the loop is `evalEvery` steps, after which the generated networks are validated.

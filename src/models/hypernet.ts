@@ -1,11 +1,11 @@
-// The Deutsch hypernetwork (PAPERS.md section 2): noise z ~ U[-1,1]^300 -> an extractor MLP -> one code of 15
+// The Deutsch hypernetwork (docs/models.md; paper 2): noise z ~ U[-1,1]^300 -> an extractor MLP -> one code of 15
 // values per filter (per unit; one for the whole last layer) -> a weight generator per layer, shared across
 // that layer's filters -> the weights of a target network (target-net.ts). Trained for accuracy and diversity:
 // loss = lambda * mean cross-entropy - H, with H the Kozachenko-Leonenko entropy of the gauge-fixed weights.
 //
 // Every Linear has no bias and the variance-scaling init (0.01, fan-in, truncated normal); hidden layers are
 // leaky-ReLU(0.05) FOLLOWED by batch norm (eps 1e-7), whose moments for a generator run over the z-batch AND
-// the filter index (its rows are B * filters). Batch norm's running statistics, decided in PAPERS.md:
+// the filter index (its rows are B * filters). Batch norm's running statistics, decided in docs/models.md:
 // default keeps 0.98 of the old value (running mean 0, variance 1 at the start); faithful does what the code
 // did, weighing the new batch 0.98, both statistics starting at 0. Not here: training (hypernet-train.ts).
 

@@ -1,4 +1,4 @@
-// The target networks a hypernetwork generates, described by data (PAPERS.md section 2): an input shape,
+// The target networks a hypernetwork generates, described by data (docs/models.md; paper 2): an input shape,
 // conv layers (k x k SAME, bias, ReLU, max-pool) and dense layers, the last giving the logits. G networks
 // are evaluated in one pass with the grouped kernels, each on its own images, never in a loop over networks.
 // Not here: the hypernetwork that makes their weights (hypernet.ts), gauge fixing (gauge.ts).

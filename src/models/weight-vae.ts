@@ -1,7 +1,7 @@
-// The weight-VAE of the Iris paper (PAPERS.md section 1) for M1's 15-value weight vectors:
+// The weight-VAE of the Iris paper (docs/models.md; paper 1) for M1's 15-value weight vectors:
 // encoder 15 -> 128 -> 64 -> 32 (ReLU), mu and logvar heads 32 -> 32, decoder 32 -> 64 -> 128 -> 15 with a
 // sigmoid; loss = MSE(sum) + KL(sum). Inputs are min-max scaled to [0, 1] with one global min and max,
-// and decoded samples are scaled back (the paper's code never un-scaled; PAPERS.md's decision).
+// and decoded samples are scaled back (the paper's code never un-scaled; our decision, docs/models.md).
 //
 // Not here: the enhanced VAE for M2 (enhanced-vae.ts), the zoo (zoo.ts).
 

@@ -1,4 +1,4 @@
-// Model zoos of Iris classifiers (weight-VAE paper; PAPERS.md section 1), trained as populations: all
+// Model zoos of Iris classifiers (weight-VAE paper; docs/models.md (paper 1)), trained as populations: all
 // models of a set step together in one set of dispatches, each with its own initialisation, its own
 // shuffling and (Scrambled) its own label permutation. Model g of a set uses a seed made of the run's seed,
 // the set's and g alone (modelSeed), so it trains the same alone or among any number of others, and a run

@@ -23,13 +23,14 @@ import {
   fmtShape,
   groups1d,
   isGradEnabled,
+  normAxes,
   record,
   type Shape,
   sameShape,
   stridesOf,
   Tensor,
 } from '../tensor/index.js';
-import { normAxes, type ReductionPlan, reductionPlan } from './reduce.js';
+import { type ReductionPlan, reductionPlan } from './reduce.js';
 
 /** Short reductions run a thread per feature; longer ones a workgroup per feature. */
 const WIDE_FROM = 256;

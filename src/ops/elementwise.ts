@@ -3,7 +3,7 @@
 // uniform. Not here: anything that reduces (reduce.ts) or mixes positions (matmul.ts, softmax.ts).
 
 import { gpu } from '../gpu/index.js';
-import { fmtShape, groups1d, record, sameShape, type Shape, Tensor } from '../tensor/index.js';
+import { broadcastShapes, fmtShape, groups1d, record, sameShape, type Shape, Tensor } from '../tensor/index.js';
 import { sumToShape } from './reduce.js';
 
 // Must match the constants in shaders/elementwise.wgsl.
@@ -58,21 +58,6 @@ function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
     groups1d(n),
     op,
   );
-  return out;
-}
-
-/** The broadcast shape of a and b (NumPy rules), or an error naming both shapes. */
-export function broadcastShapes(a: Shape, b: Shape): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`shapes ${fmtShape(a)} and ${fmtShape(b)} do not broadcast (dim ${i}: ${da} vs ${db})`);
-    }
-    out.push(da === 1 ? db : da);
-  }
   return out;
 }
 

@@ -2,30 +2,22 @@
 // Forward dispatch, backward rule and float64 CPU reference for each. Not here: softmax (softmax.ts).
 
 import { type BufferRef, gpu } from '../gpu/index.js';
-import { fill, fmtShape, groups1d, record, type Shape, stridesOf, Tensor } from '../tensor/index.js';
+import {
+  fill,
+  fmtShape,
+  groups1d,
+  normAxes,
+  record,
+  reducedShape,
+  type Shape,
+  stridesOf,
+  Tensor,
+} from '../tensor/index.js';
 import { mul, square, sub } from './elementwise.js';
 import { expand } from './shape.js';
 
 /** Short reductions run a thread per output; longer ones a workgroup per output. */
 const WIDE_FROM = 256;
-
-/** Normalises `axes` (negative allowed; undefined = all) to a sorted list of distinct axes. */
-export function normAxes(rank: number, axes?: number | readonly number[]): number[] {
-  if (axes === undefined) return [...Array(rank).keys()];
-  const list = typeof axes === 'number' ? [axes] : [...axes];
-  const out = list.map((a) => {
-    const b = a < 0 ? a + rank : a;
-    if (!Number.isInteger(b) || b < 0 || b >= rank) throw new Error(`axis ${a} is out of range for rank ${rank}`);
-    return b;
-  });
-  if (new Set(out).size !== out.length) throw new Error(`axes [${list}] repeat an axis`);
-  return out.sort((a, b) => a - b);
-}
-
-/** The output shape: reduced axes dropped, or kept as 1s. */
-export function reducedShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
-  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
-}
 
 export interface ReductionPlan {
   nOut: number;

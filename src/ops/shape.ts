@@ -3,8 +3,17 @@
 // copy: every tensor here is contiguous and row-major.
 
 import { gpu } from '../gpu/index.js';
-import { fill, fmtShape, groups1d, numel, record, type Shape, stridesOf, Tensor } from '../tensor/index.js';
-import { broadcastShapes } from './elementwise.js';
+import {
+  broadcastShapes,
+  fill,
+  fmtShape,
+  groups1d,
+  numel,
+  record,
+  type Shape,
+  stridesOf,
+  Tensor,
+} from '../tensor/index.js';
 import { sumToShape } from './reduce.js';
 
 const MAX_RANK = 8;

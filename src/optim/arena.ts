@@ -4,7 +4,7 @@
 // backward() adds into it in place. Parameters stay ordinary tensors to every op.
 
 import { gpu } from '../gpu/index.js';
-import { fillInPlace, Tensor } from '../tensor/index.js';
+import { fillInPlace, markGradZeroed, Tensor } from '../tensor/index.js';
 
 const ALIGN_FLOATS = 64; // 256 bytes
 
@@ -52,7 +52,7 @@ export class ParamArena {
   zeroGrad(): void {
     this.check();
     fillInPlace(this.grads, 0);
-    for (const p of this.list) p.gradIsZero = true;
+    for (const p of this.list) markGradZeroed(p);
   }
 
   /** A zero-filled buffer the size of the arena, for optimizer state. */

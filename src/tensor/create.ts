@@ -1,8 +1,7 @@
 // Making tensors from values: arrays, constants. Random tensors are in rng.ts. Each checks its size against
 // the device's limits before anything is recorded, naming the call and the shape.
 
-import { gpu, STORAGE_USAGE } from '../gpu/index.js';
-import { fill } from './tape.js';
+import { gpu, groups1d, STORAGE_USAGE } from '../gpu/index.js';
 import { checkShape, type DType, fmtShape, numel, type Shape, Tensor } from './tensor.js';
 
 /** Throws, naming `fn` and the shape, if a tensor of this shape is over a limit of the device. */
@@ -72,4 +71,32 @@ export function ones(shape: Shape, dtype: DType = 'f32'): Tensor {
 export function full(shape: Shape, value: number, dtype: DType = 'f32'): Tensor {
   checkFits('full', shape);
   return fill(shape, value, dtype);
+}
+
+/** A tensor of `shape` filled with `value` (no size check: for internal buffers of known size). */
+export function fill(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
+  const t = Tensor.empty(shape, dtype);
+  fillInPlace(t, value);
+  return t;
+}
+
+export function fillInPlace(t: Tensor, value: number): void {
+  const bits = new DataView(new ArrayBuffer(4));
+  if (t.dtype === 'f32') bits.setFloat32(0, value, true);
+  else bits.setInt32(0, value, true);
+  const n = t.size;
+  gpu().dispatch(
+    { shader: 'tensor', entry: 'fill' },
+    { out: t.ref },
+    { n, bits: bits.getUint32(0, true) },
+    groups1d(n),
+    'fill',
+  );
+}
+
+/** A copy with its own memory. */
+export function copyOf(t: Tensor): Tensor {
+  const out = Tensor.empty(t.shape, t.dtype);
+  gpu().copy({ ...t.ref, size: 4 * t.size }, out.ref);
+  return out;
 }

@@ -1,17 +1,18 @@
-export { assign, full, ones, scalar, tensor, zeros } from './create.js';
+export { assign, copyOf, fill, fillInPlace, full, ones, scalar, tensor, zeros } from './create.js';
 export { defaultRng, manualSeed, philox4x32, referenceValue, Rng } from './rng.js';
+export { broadcastShapes, normAxes, reducedShape } from './shapes.js';
 export {
   accumulate,
   backward,
-  copyOf,
-  fill,
-  fillInPlace,
-  groups1d,
   isGradEnabled,
+  isGradZeroed,
+  markGradZeroed,
   noGrad,
   record,
   requireGrad,
 } from './tape.js';
+/** (Re-exported for the ops that still import it from here; it lives in src/gpu.) */
+export { groups1d } from '../gpu/index.js';
 export {
   checkShape,
   type DType,

@@ -4,8 +4,7 @@
 // An Rng holds a seed and a stream counter: every call takes the next stream, so a program that makes
 // the same calls in the same order gets the same numbers, in Node and in the browser alike.
 
-import { gpu } from '../gpu/index.js';
-import { groups1d } from './tape.js';
+import { gpu, groups1d } from '../gpu/index.js';
 import { type Shape, Tensor } from './tensor.js';
 
 const M0 = 0xd2511f53;

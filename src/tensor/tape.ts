@@ -6,8 +6,9 @@
 // requiresGrad and no node, e.g. parameters) accumulate into `.grad`, which outlives every scope.
 // Intermediate gradients are disposed as soon as they are used.
 
-import { gpu } from '../gpu/index.js';
-import { fmtShape, sameShape, scope, Tensor } from './tensor.js';
+import { gpu, groups1d } from '../gpu/index.js';
+import { copyOf, fill } from './create.js';
+import { fmtShape, sameShape, scope, type Tensor } from './tensor.js';
 
 let gradEnabled = true;
 
@@ -112,12 +113,27 @@ export function backward(root: Tensor, dy?: Tensor): void {
   });
 }
 
+/** Leaves whose .grad was just zeroed by their owner (an optimizer's zeroGrad). */
+const zeroed = new WeakSet<Tensor>();
+
+/**
+ * Says that `leaf.grad` holds zeros: the next gradient that reaches the leaf is copied into .grad rather
+ * than added (one buffer copy instead of a kernel).
+ */
+export function markGradZeroed(leaf: Tensor): void {
+  zeroed.add(leaf);
+}
+
+/** Whether leaf.grad is marked as zeros (no gradient has reached it since). */
+export function isGradZeroed(leaf: Tensor): boolean {
+  return zeroed.has(leaf);
+}
+
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
-  if (leaf.grad && leaf.gradIsZero) {
+  if (leaf.grad && zeroed.delete(leaf)) {
     // 0 + g is g: a copy, not a kernel (a training step's parameters each take this path once)
     const bytes = 4 * g.size;
     gpu().copy({ ...g.ref, size: bytes }, { ...leaf.grad.ref, size: bytes });
-    leaf.gradIsZero = false;
     return;
   }
   if (!leaf.grad) {
@@ -135,7 +151,7 @@ function addInto(prev: Tensor, g: Tensor): Tensor {
   return acc;
 }
 
-// ---- the three kernels autodiff itself needs (shaders/tensor.wgsl) ----------------------------------
+// ---- the kernel autodiff itself needs (shaders/tensor.wgsl) ---------------------------------------------
 
 /** acc += g, in place. */
 export function accumulate(acc: Tensor, g: Tensor): void {
@@ -148,43 +164,4 @@ export function accumulate(acc: Tensor, g: Tensor): void {
     groups1d(n),
     'accumulate',
   );
-}
-
-/** A tensor of `shape` filled with `value`. */
-export function fill(shape: readonly number[], value: number, dtype: 'f32' | 'i32' = 'f32'): Tensor {
-  const t = Tensor.empty(shape, dtype);
-  fillInPlace(t, value);
-  return t;
-}
-
-export function fillInPlace(t: Tensor, value: number): void {
-  const bits = new DataView(new ArrayBuffer(4));
-  if (t.dtype === 'f32') bits.setFloat32(0, value, true);
-  else bits.setInt32(0, value, true);
-  const n = t.size;
-  gpu().dispatch(
-    { shader: 'tensor', entry: 'fill' },
-    { out: t.ref },
-    { n, bits: bits.getUint32(0, true) },
-    groups1d(n),
-    'fill',
-  );
-}
-
-/** A copy with its own memory. */
-export function copyOf(t: Tensor): Tensor {
-  const out = Tensor.empty(t.shape, t.dtype);
-  gpu().copy({ ...t.ref, size: 4 * t.size }, out.ref);
-  return out;
-}
-
-/**
- * Workgroup counts for n threads in workgroups of `size`, spread over x and y so that neither exceeds
- * the 65,535 limit. Shaders rebuild the flat index with `flat_id` (shaders/tensor.wgsl shows it).
- */
-export function groups1d(n: number, size = 64): [number, number, number] {
-  const g = Math.ceil(n / size);
-  if (g <= 65535) return [g, 1, 1];
-  const y = Math.ceil(g / 65535);
-  return [Math.ceil(g / y), y, 1];
 }

@@ -67,11 +67,6 @@ export class Tensor {
   readonly size: number;
   requiresGrad = false;
   grad: Tensor | null = null;
-  /**
-   * Set by whoever zeroes .grad (an optimizer's zeroGrad): the next gradient that reaches this leaf is
-   * copied into .grad rather than added (one buffer copy instead of a kernel); backward clears it.
-   */
-  gradIsZero = false;
   node: GradNode | null = null;
   private disposed = false;
   private kept = false;

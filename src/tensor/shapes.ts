@@ -1,0 +1,36 @@
+// Shape arithmetic the ops share: broadcasting (NumPy rules) and reduced axes. Pure functions of shapes.
+
+import { fmtShape, type Shape } from './tensor.js';
+
+/** The broadcast shape of a and b (NumPy rules), or an error naming both shapes. */
+export function broadcastShapes(a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`shapes ${fmtShape(a)} and ${fmtShape(b)} do not broadcast (dim ${i}: ${da} vs ${db})`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Normalises `axes` (negative allowed; undefined = all) to a sorted list of distinct axes. */
+export function normAxes(rank: number, axes?: number | readonly number[]): number[] {
+  if (axes === undefined) return [...Array(rank).keys()];
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const out = list.map((a) => {
+    const b = a < 0 ? a + rank : a;
+    if (!Number.isInteger(b) || b < 0 || b >= rank) throw new Error(`axis ${a} is out of range for rank ${rank}`);
+    return b;
+  });
+  if (new Set(out).size !== out.length) throw new Error(`axes [${list}] repeat an axis`);
+  return out.sort((a, b) => a - b);
+}
+
+/** The output shape: reduced axes dropped, or kept as 1s. */
+export function reducedShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
