@@ -63,47 +63,22 @@ export async function train(o: TrainLoop): Promise<number[]> {
     o.extra?.load(saved.extra);
     lastSaved = start;
   }
-  const params = o.opt.arena.params;
   for (let epoch = start; epoch < o.epochs; epoch++) {
     o.model.train(); // (an afterEpoch validation may have switched to evaluation)
     o.beginEpoch?.(epoch);
     const kept: Tensor[] = []; // per step: its loss, then its figures, each (1)
-    let names: string[] = [];
+    const names: string[] = [];
     try {
       for (let b = 0; b < o.steps; b++) {
-        const out = scope(() => {
-          o.opt.zeroGrad();
-          const r = o.step(b, epoch);
-          const { loss, figures } = 'figures' in r ? r : { loss: r, figures: {} };
-          if (b === 0) names = Object.keys(figures);
-          else if (Object.keys(figures).join() !== names.join()) {
-            throw new Error(`train: step ${b + 1} reports figures [${Object.keys(figures)}], step 1 [${names}]`);
-          }
-          backward(loss);
-          o.opt.step();
-          return [loss, ...Object.values(figures)].map((t) => reshape(t.detach(), [1]));
-        });
-        kept.push(...out);
+        kept.push(...scope(() => runStep(o, b, epoch, names)));
         o.afterStep?.();
       }
-      // one readback: every step's loss and figures, then the sum of all parameters after the last update
-      const read = scope(() => concat([...kept, reshape(sum(params), [1])]));
-      const values = await read.data();
-      read.dispose();
-      const per = names.length + 1;
-      const stepLoss = (b: number) => values[b * per]!;
-      await checkFinite(o, stepLoss, values[o.steps * per]!, epoch, lastSaved);
-      let total = 0;
-      for (let b = 0; b < o.steps; b++) total += stepLoss(b);
-      const figures: Record<string, number> = {};
-      names.forEach((n, i) => {
-        let s = 0;
-        for (let b = 0; b < o.steps; b++) s += values[b * per + 1 + i]!;
-        figures[n] = s / o.steps;
-      });
+      const r = await readEpoch(kept, o.opt.arena.params, names.length + 1, o.steps);
+      await checkFinite(o, r.stepLosses, r.paramSum, epoch, lastSaved);
+      const total = r.stepLosses.reduce((s, l) => s + l, 0);
       const loss = o.epochLoss ? o.epochLoss(total) : total / o.steps;
       losses.push(loss);
-      await o.afterEpoch?.(epoch, loss, figures);
+      await o.afterEpoch?.(epoch, loss, Object.fromEntries(names.map((n, i) => [n, r.figureMeans[i]!])));
     } finally {
       for (const t of kept) t.dispose();
     }
@@ -115,19 +90,50 @@ export async function train(o: TrainLoop): Promise<number[]> {
   return losses;
 }
 
+/** One optimizer step; returns the loss and the figures, each detached as (1). Names the figures at step 0. */
+function runStep(o: TrainLoop, b: number, epoch: number, names: string[]): Tensor[] {
+  o.opt.zeroGrad();
+  const r = o.step(b, epoch);
+  const { loss, figures } = 'figures' in r ? r : { loss: r, figures: {} };
+  if (b === 0) names.push(...Object.keys(figures));
+  else if (Object.keys(figures).join() !== names.join()) {
+    throw new Error(`train: step ${b + 1} reports figures [${Object.keys(figures)}], step 1 [${names}]`);
+  }
+  backward(loss);
+  o.opt.step();
+  return [loss, ...Object.values(figures)].map((t) => reshape(t.detach(), [1]));
+}
+
+/**
+ * The epoch's one readback: every step's loss and figures (`per` values a step), then the sum of all
+ * parameters after the last update.
+ */
+async function readEpoch(kept: Tensor[], params: Tensor, per: number, steps: number) {
+  const read = scope(() => concat([...kept, reshape(sum(params), [1])]));
+  const values = await read.data();
+  read.dispose();
+  const stepLosses = Array.from({ length: steps }, (_, b) => values[b * per]!);
+  const figureMeans = Array.from({ length: per - 1 }, (_, i) => {
+    let s = 0;
+    for (let b = 0; b < steps; b++) s += values[b * per + 1 + i]!;
+    return s / steps;
+  });
+  return { stepLosses, figureMeans, paramSum: values[steps * per]! };
+}
+
 async function checkFinite(
   o: TrainLoop,
-  stepLoss: (b: number) => number,
+  stepLosses: number[],
   paramSum: number,
   epoch: number,
   lastSaved: number | null,
 ) {
   const first = epoch * o.steps;
-  const bad = Array.from({ length: o.steps }, (_, b) => b).find((b) => !Number.isFinite(stepLoss(b)));
-  if (bad === undefined && Number.isFinite(paramSum)) return;
+  const bad = stepLosses.findIndex((l) => !Number.isFinite(l));
+  if (bad < 0 && Number.isFinite(paramSum)) return;
   const where =
-    bad !== undefined
-      ? `the loss of step ${first + bad + 1} (epoch ${epoch + 1}, step ${bad + 1} of ${o.steps}) is ${stepLoss(bad)}`
+    bad >= 0
+      ? `the loss of step ${first + bad + 1} (epoch ${epoch + 1}, step ${bad + 1} of ${o.steps}) is ${stepLosses[bad]}`
       : `the loss stayed finite but ${await firstNonFinite(o.model)} after epoch ${epoch + 1} (steps ${first + 1}-${first + o.steps})`;
   const resume =
     lastSaved === null
