@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IrisOptions, irisAll, irisTable1, irisZoo } from '../src/cli/iris.js';
+import { irisSplit } from '../src/data/iris.js';
 import { readSafetensors, writeSafetensors } from '../src/io/files.js';
-import { setupGpu } from './helpers.js';
+import { vectorAccuracy } from '../src/models/zoo.js';
+import { expectClose, setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
 
@@ -83,7 +85,21 @@ describe('iris pipeline run folder', () => {
       const m = JSON.parse(readFileSync(join(x, 'manifest.json'), 'utf8'));
       expect(m.files['vae-m2.ckpt.safetensors'].settings.preset).toBe('faithful');
       expect(m.files['zoo.safetensors'].settings.seed).toBe(0);
-      expect(JSON.parse(readFileSync(join(x, 'table1.json'), 'utf8')).preset).toBe('faithful');
+      const table = JSON.parse(readFileSync(join(x, 'table1.json'), 'utf8'));
+      expect(table.preset).toBe('faithful');
+      // the faithful preset also reports G2 as the code evaluated it: the decoded weights, standardised
+      expect(table.rows.map((r: { set: string }) => r.set)).toEqual(['R1', 'S1', 'G1', 'R2', 'G2', 'G2s']);
+      expect(readFileSync(join(x, 'table1.md'), 'utf8')).toMatch(
+        /G2s: the same generated networks .* standardised space/,
+      );
+      const zoo = readSafetensors(join(x, 'zoo.safetensors')).tensors['real2.weights']!.data;
+      const gen = readSafetensors(join(x, 'generated.safetensors')).tensors;
+      const mu = zoo.reduce((s, v) => s + v, 0) / zoo.length;
+      const sd = Math.sqrt(zoo.reduce((s, v) => s + (v - mu) ** 2, 0) / (zoo.length - 1));
+      const standardised = gen['g2.weights']!.data.map((v) => (v - mu) / sd);
+      const acc = await vectorAccuracy('M2', Float32Array.from(standardised), irisSplit());
+      // (un-scaled and standardised again in f32, a weight may move by an ulp and flip one of 50 rows: 0.02)
+      expectClose(gen['g2.test_accuracy_standardised']!.data, acc, 0, 0.021, 'G2 standardised');
     } finally {
       rmSync(x, { recursive: true, force: true });
     }

@@ -20,7 +20,7 @@ import { RunManifest, type Settings } from '../io/manifest.js';
 import { expectTensor, type SafeFile, type SafeTensor } from '../io/safetensors.js';
 import { type EnhancedPreset, ENHANCED_PRESETS, trainEnhancedVae } from '../models/enhanced-vae-train.js';
 import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
-import { sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
+import { sampleScaled, sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
 import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, type ZooSet } from '../models/zoo.js';
 import { Progress } from './progress.js';
 
@@ -167,13 +167,18 @@ export async function irisSample(opts: IrisOptions, manifest = openRun(opts)): P
 }
 
 /** The test accuracies held in generated.safetensors, after checking its tensors. */
-function generatedAccuracy(opts: IrisOptions, path: string): { g1: Float32Array; g2: Float32Array } {
+function generatedAccuracy(
+  opts: IrisOptions,
+  path: string,
+): { g1: Float32Array; g2: Float32Array; g2s: Float32Array | null } {
   const f = readResult(path);
   expectTensor(f, 'g1.weights', [opts.samples, vectorLength('M1')], path);
   expectTensor(f, 'g2.weights', [opts.samples, vectorLength('M2')], path);
+  const standardised = opts.preset === 'faithful' ? 'g2.test_accuracy_standardised' : null;
   return {
     g1: expectTensor(f, 'g1.test_accuracy', [opts.samples], path).data as Float32Array,
     g2: expectTensor(f, 'g2.test_accuracy', [opts.samples], path).data as Float32Array,
+    g2s: standardised ? (expectTensor(f, standardised, [opts.samples], path).data as Float32Array) : null,
   };
 }
 
@@ -210,12 +215,18 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: Ru
     ckpt: ckpt2,
   });
   const g2 = sample ? await sampleVae(evae, opts.samples, opts.seed + 2) : null;
+  // the faithful preset also evaluates G2 as the paper's code did: the decoded weights, standardised
+  const g2s = sample && opts.preset === 'faithful' ? await sampleScaled(evae, opts.samples, opts.seed + 2) : null;
   evae.vae.dispose();
   if (!g1 || !g2) return;
   out['g1.weights'] = { dtype: 'F32', shape: [opts.samples, 15], data: g1 };
   out['g1.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy('M1', g1, split) };
   out['g2.weights'] = { dtype: 'F32', shape: [opts.samples, 43], data: g2 };
   out['g2.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy('M2', g2, split) };
+  if (g2s) {
+    const acc = await vectorAccuracy('M2', g2s, split);
+    out['g2.test_accuracy_standardised'] = { dtype: 'F32', shape: [opts.samples], data: acc };
+  }
 
   writeSafetensors(genPath, out, { format: 'weightgen iris generated v1', preset: opts.preset });
   manifest.record(GEN_FILE, settings[GEN_FILE]!);
@@ -236,6 +247,7 @@ export function irisTable1(opts: IrisOptions, manifest = openRun(opts)): Table1R
     table1Row('G1', gen.g1),
     table1Row('R2', acc('real2')),
     table1Row('G2', gen.g2),
+    ...(gen.g2s ? [table1Row('G2s', gen.g2s)] : []),
   ];
   const text = formatTable1(rows, opts.preset);
   writeJson(join(opts.run, 'table1.json'), { preset: opts.preset, rows, published: PUBLISHED });

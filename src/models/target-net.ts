@@ -112,7 +112,7 @@ export function layerShapes(spec: TargetSpec): LayerShape[] {
     }
   });
   const end = spec.layers[last];
-  if (!end || end.kind !== 'dense' || end.units !== spec.classes) {
+  if (end?.kind !== 'dense' || end.units !== spec.classes) {
     throw new Error(`target '${spec.name}': the last layer must be dense with ${spec.classes} units (the logits)`);
   }
   return out;

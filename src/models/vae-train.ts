@@ -88,9 +88,17 @@ export interface Sampleable {
  * space. (n, dim)
  */
 export async function sampleVae(t: Sampleable, n: number, seed: number): Promise<Float32Array> {
+  return t.scaler.unscale(await sampleScaled(t, n, seed));
+}
+
+/**
+ * The same n networks as they leave the decoder, in the scaled space, not scaled back: what the paper's
+ * code evaluated as the enhanced VAE's networks (and used as weights as they were). (n, dim)
+ */
+export async function sampleScaled(t: Sampleable, n: number, seed: number): Promise<Float32Array> {
   const rng = new Rng(seed);
   const out = noGrad(() => scope(() => t.vae.eval().decode(rng.normal([n, t.vae.latent]))));
   const v = (await out.data()) as Float32Array;
   out.dispose();
-  return t.scaler.unscale(v);
+  return v;
 }
