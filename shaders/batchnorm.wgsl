@@ -13,6 +13,7 @@
 // With affine = 0 there is no scale or offset: the op then binds another buffer to those names and the
 // kernels never read it. (Locals and parameters are never named like a global binding: wgsl_reflect would
 // count them as a use.)
+// From shaders/prelude.wgsl: flat_index, strided_offset.
 
 struct BatchNorm {
   n_feat: u32,   // features (outputs of the reduction)
@@ -47,26 +48,10 @@ struct BatchNorm {
 @group(0) @binding(13) var<storage, read_write> dscale: array<f32>;
 @group(0) @binding(14) var<storage, read_write> doffset: array<f32>;
 
-fn base_of(f: u32) -> u32 {
-  var rest = f;
-  var at = 0u;
-  for (var d = i32(p.kept_rank) - 1; d >= 0; d--) {
-    at += (rest % p.kept_shape[d]) * p.kept_stride[d];
-    rest /= p.kept_shape[d];
-  }
-  return at;
-}
+// Where feature f's values start in x, and where its reduced position j lies from there.
+fn base_of(f: u32) -> u32 { return strided_offset(f, p.kept_rank, p.kept_shape, p.kept_stride); }
 
-fn offset_of(j: u32) -> u32 {
-  if (p.red_rank == 1u) { return j * p.red_stride[0]; }
-  var rest = j;
-  var at = 0u;
-  for (var d = i32(p.red_rank) - 1; d >= 0; d--) {
-    at += (rest % p.red_shape[d]) * p.red_stride[d];
-    rest /= p.red_shape[d];
-  }
-  return at;
-}
+fn offset_of(j: u32) -> u32 { return strided_offset(j, p.red_rank, p.red_shape, p.red_stride); }
 
 // The feature of flat position i of x.
 fn feature_of(i: u32) -> u32 {
@@ -82,8 +67,6 @@ fn feature_of(i: u32) -> u32 {
 fn rstd_of(f: u32) -> f32 { return 1.0 / sqrt(var_in[f] + p.eps); }
 
 fn scale_of(f: u32) -> f32 { return select(1.0, scale[f], p.affine == 1u); }
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
 
 // ---- statistics ------------------------------------------------------------------------------------
 

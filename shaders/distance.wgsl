@@ -24,6 +24,7 @@
 //                  distinct, so no two threads write one place)
 //
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
+// From shaders/prelude.wgsl: flat_index.
 
 override METRIC: u32 = 0u;
 const L1 = 0u;
@@ -125,7 +126,7 @@ fn dist_tiles(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li
 @compute @workgroup_size(64)
 fn dist_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) li: u32) {
-  let at = (wg.y * nwg.x + wg.x) * 64u + li;
+  let at = flat_index(wg, nwg, li);
   if (at >= p.n * p.m) { return; }
   let xi = (at / p.m) * p.dim;
   let yj = (at % p.m) * p.dim;
@@ -137,7 +138,7 @@ fn dist_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
 @compute @workgroup_size(64)
 fn dist_finish(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
-  let at = (wg.y * nwg.x + wg.x) * 64u + li;
+  let at = flat_index(wg, nwg, li);
   let nm = p.n * p.m;
   if (at >= nm) { return; }
   var s = 0.0;
@@ -265,7 +266,7 @@ struct Knn {
 @compute @workgroup_size(64)
 fn knn(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
        @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 64u + li;
+  let i = flat_index(wg, nwg, li);
   if (i >= kp.rows) { return; }
   let row = i * kp.cols;
   var prev_v = 0.0;
@@ -293,7 +294,7 @@ fn knn(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @compute @workgroup_size(64)
 fn knn_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) li: u32) {
-  let at = (wg.y * nwg.x + wg.x) * 64u + li;
+  let at = flat_index(wg, nwg, li);
   if (at >= kp.rows * kp.k) { return; }
   let i = at / kp.k;
   dmat_grad[i * kp.cols + u32(idx_in[at])] = gvals[at];

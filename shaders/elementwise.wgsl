@@ -6,8 +6,10 @@
 //   binary       out[i] = g(a[ia], b[ib])                 (broadcasting: strides of 0 repeat a value)
 //
 // The *_BWD ops are the backward rules that need the forward input or output (src/ops/elementwise.ts).
-// The numbering must match UNARY and BINARY there. (Helper functions name their parameters u, v: a
-// parameter named like a global binding would be taken by wgsl_reflect for a use of that binding.)
+// Their codes are the constants below, which UNARY and BINARY there read (SHADER_CONSTS, generated).
+// (Helper functions name their parameters u, v: a parameter named like a global binding would be taken by
+// wgsl_reflect for a use of that binding.)
+// From shaders/prelude.wgsl: flat_index.
 
 override OP: u32 = 0u;
 
@@ -96,8 +98,6 @@ fn binary_op(u: f32, v: f32, alpha: f32, beta: f32) -> f32 {
     default: { return 0.0; }
   }
 }
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
 
 struct Unary {
   n: u32,

@@ -7,6 +7,7 @@
 //
 // Composed from elementwise ops, the KL term and the sample took 11 dispatches forward and about as many
 // backward; on SwiftShader every dispatch costs tens of microseconds whatever its size.
+// From shaders/prelude.wgsl: flat_index.
 
 struct Gaussian {
   n: u32,
@@ -20,14 +21,10 @@ struct Gaussian {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out2: array<f32>;
 
-fn flat(wg: vec3u, nwg: vec3u, li: u32) -> u32 {
-  return (wg.y * nwg.x + wg.x) * 64u + li;
-}
-
 @compute @workgroup_size(64)
 fn kl_terms(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
             @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   let m = mu[i];
   let v = lv[i];
@@ -37,7 +34,7 @@ fn kl_terms(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(64)
 fn kl_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   let g = grad[0];
   out[i] = g * mu[i];
@@ -47,7 +44,7 @@ fn kl_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
 @compute @workgroup_size(64)
 fn reparameterize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   out[i] = mu[i] + exp(0.5 * lv[i]) * eps[i];
 }
@@ -55,7 +52,7 @@ fn reparameterize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
 @compute @workgroup_size(64)
 fn reparameterize_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                            @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   out[i] = grad[i] * eps[i] * 0.5 * exp(0.5 * lv[i]);
 }

@@ -28,6 +28,7 @@
 // matmul_small gives each output element one thread that walks K, with no workgroup memory at all.
 //
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
+// From shaders/prelude.wgsl: flat_index.
 
 const TILE_M = 32u;  // rows of c per workgroup (src/ops/matmul.ts sizes the dispatch by it)
 const TILE_N = 32u;  // columns of c per workgroup
@@ -52,7 +53,7 @@ struct Matmul {
   act: u32,        // ACT_NONE, ACT_RELU or ACT_SIGMOID
 }
 
-const ACT_NONE = 0u; // the numbering of ACTIVATIONS in src/ops/matmul.ts
+const ACT_NONE = 0u; // read by src/ops/matmul.ts as ACTIVATIONS
 const ACT_RELU = 1u;
 const ACT_SIGMOID = 2u;
 
@@ -141,7 +142,7 @@ fn matmul(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li:
 @compute @workgroup_size(64)
 fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 64u + li; // flat index into c: (batch, m, n)
+  let i = flat_index(wg, nwg, li); // into c: (batch, m, n)
   if (i >= p.batch * p.m * p.n) { return; }
   let col = i % p.n;
   let row = (i / p.n) % p.m;

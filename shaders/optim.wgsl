@@ -5,6 +5,7 @@
 // Every constant derived from the hyper-parameters (1 - beta, the bias corrections, the step size) is
 // computed in double on the CPU and arrives as a uniform, rounded once to f32: computed here in f32,
 // 1 - beta2 came out 1.3e-5 relatively too small at beta2 = 0.999 (1 - f32(0.999) = 0.00099998713).
+// From shaders/prelude.wgsl: flat_index.
 
 struct Adam {
   n: u32,
@@ -23,8 +24,6 @@ struct Adam {
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
 
 @compute @workgroup_size(64)
 fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {

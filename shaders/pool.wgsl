@@ -11,6 +11,7 @@
 // The backward kernels gather (each input cell reads the outputs that cover it) rather than scatter, so
 // overlapping windows (stride < size) need no atomics and no zero-fill, and the sums run in a fixed order.
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
+// From shaders/prelude.wgsl: flat_index.
 
 struct Pool {
   n: u32,  // images, with any leading dims folded in
@@ -35,8 +36,6 @@ struct Pool {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;         // (N, OH, OW, C)
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;   // (N, H, W, C)
 
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
-
 // The window of output (oh, ow) clipped to the image: first row, end row, first column, end column (input
 // coordinates, end exclusive).
 fn window(oh: u32, ow: u32) -> vec4i {
@@ -57,24 +56,46 @@ fn covering(ih: u32, iw: u32) -> vec4u {
   return vec4u(oh0, oh1, ow0, ow1);
 }
 
+// Flat position i of an (N, h, w, C) tensor (x: h, w = in_h, in_w; y and dy: out_h, out_w): image, row,
+// column, channel.
+struct Cell {
+  img: u32,
+  row: u32,
+  col: u32,
+  ch: u32,
+}
+
+fn cell_of(i: u32, h: u32, w: u32) -> Cell {
+  return Cell(i / (p.c * w * h), (i / (p.c * w)) % h, (i / p.c) % w, i % p.c);
+}
+
+// The flat position of input cell (ih, iw) of image `img`, channel `ch`.
+fn x_index(img: u32, ih: i32, iw: i32, ch: u32) -> u32 {
+  return ((img * p.in_h + u32(ih)) * p.in_w + u32(iw)) * p.c + ch;
+}
+
+// The flat position of output (oh, ow) of image `img`, channel `ch`.
+fn y_index(img: u32, oh: u32, ow: u32, ch: u32) -> u32 {
+  return ((img * p.out_h + oh) * p.out_w + ow) * p.c + ch;
+}
+
 @compute @workgroup_size(64)
 fn max_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let o = flat_index(wg, nwg, li);
   if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
-  let ch = o % p.c;
-  let ow = (o / p.c) % p.out_w;
-  let oh = (o / (p.c * p.out_w)) % p.out_h;
-  let img = o / (p.c * p.out_w * p.out_h);
-  let win = window(oh, ow);
+  let oc = cell_of(o, p.out_h, p.out_w); // the output cell
+  let win = window(oc.row, oc.col);
+  // the window's first cell, padding included
+  let h0 = i32(oc.row * p.stride_h) - i32(p.pad_top);
+  let w0 = i32(oc.col * p.stride_w) - i32(p.pad_left);
   var best = 0.0;
   var at = -1;
   for (var ih = win.x; ih < win.y; ih++) {
     for (var iw = win.z; iw < win.w; iw++) {
-      let v = x[((img * p.in_h + u32(ih)) * p.in_w + u32(iw)) * p.c + ch];
+      let v = x[x_index(oc.img, ih, iw, oc.ch)];
       if (at < 0 || v > best) {
         best = v;
-        // position in the full window, padding included
-        at = (ih - (i32(oh * p.stride_h) - i32(p.pad_top))) * i32(p.k_w) + (iw - (i32(ow * p.stride_w) - i32(p.pad_left)));
+        at = (ih - h0) * i32(p.k_w) + (iw - w0); // position in the full window
       }
     }
   }
@@ -87,17 +108,14 @@ fn max_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n
 fn max_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat_index(wg, nwg, li);
   if (i >= p.n * p.in_h * p.in_w * p.c) { return; }
-  let ch = i % p.c;
-  let iw = (i / p.c) % p.in_w;
-  let ih = (i / (p.c * p.in_w)) % p.in_h;
-  let img = i / (p.c * p.in_w * p.in_h);
-  let cov = covering(ih, iw);
+  let ic = cell_of(i, p.in_h, p.in_w); // the input cell
+  let cov = covering(ic.row, ic.col);
   var s = 0.0;
   for (var oh = cov.x; oh < cov.y; oh++) {
     for (var ow = cov.z; ow < cov.w; ow++) {
-      let o = ((img * p.out_h + oh) * p.out_w + ow) * p.c + ch;
-      let kh = i32(ih + p.pad_top) - i32(oh * p.stride_h);
-      let kw = i32(iw + p.pad_left) - i32(ow * p.stride_w);
+      let o = y_index(ic.img, oh, ow, ic.ch);
+      let kh = i32(ic.row + p.pad_top) - i32(oh * p.stride_h);
+      let kw = i32(ic.col + p.pad_left) - i32(ow * p.stride_w);
       if (arg_in[o] == kh * i32(p.k_w) + kw) { s += dy[o]; }
     }
   }
@@ -108,16 +126,11 @@ fn max_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
 fn avg_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let o = flat_index(wg, nwg, li);
   if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
-  let ch = o % p.c;
-  let ow = (o / p.c) % p.out_w;
-  let oh = (o / (p.c * p.out_w)) % p.out_h;
-  let img = o / (p.c * p.out_w * p.out_h);
-  let win = window(oh, ow);
+  let oc = cell_of(o, p.out_h, p.out_w); // the output cell
+  let win = window(oc.row, oc.col);
   var s = 0.0;
   for (var ih = win.x; ih < win.y; ih++) {
-    for (var iw = win.z; iw < win.w; iw++) {
-      s += x[((img * p.in_h + u32(ih)) * p.in_w + u32(iw)) * p.c + ch];
-    }
+    for (var iw = win.z; iw < win.w; iw++) { s += x[x_index(oc.img, ih, iw, oc.ch)]; }
   }
   y[o] = s / f32((win.y - win.x) * (win.w - win.z));
 }
@@ -127,17 +140,13 @@ fn avg_pool_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) n
 fn avg_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat_index(wg, nwg, li);
   if (i >= p.n * p.in_h * p.in_w * p.c) { return; }
-  let ch = i % p.c;
-  let iw = (i / p.c) % p.in_w;
-  let ih = (i / (p.c * p.in_w)) % p.in_h;
-  let img = i / (p.c * p.in_w * p.in_h);
-  let cov = covering(ih, iw);
+  let ic = cell_of(i, p.in_h, p.in_w); // the input cell
+  let cov = covering(ic.row, ic.col);
   var s = 0.0;
   for (var oh = cov.x; oh < cov.y; oh++) {
     for (var ow = cov.z; ow < cov.w; ow++) {
       let win = window(oh, ow);
-      let o = ((img * p.out_h + oh) * p.out_w + ow) * p.c + ch;
-      s += dy[o] / f32((win.y - win.x) * (win.w - win.z));
+      s += dy[y_index(ic.img, oh, ow, ic.ch)] / f32((win.y - win.x) * (win.w - win.z));
     }
   }
   dx[i] = s;

@@ -7,6 +7,7 @@
 //   max_backward          dx[at argmax of o] = dy[o], into a zeroed dx (each input belongs to one output)
 //
 // max also writes j of the maximum (the first on ties) so that its gradient can be routed.
+// From shaders/prelude.wgsl: flat_index, strided_offset.
 
 struct Reduce {
   n_out: u32,
@@ -28,28 +29,10 @@ struct Reduce {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;          // max_backward
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;    // max_backward
 
-fn base_of(o: u32) -> u32 {
-  var rest = o;
-  var at = 0u;
-  for (var d = i32(p.kept_rank) - 1; d >= 0; d--) {
-    at += (rest % p.kept_shape[d]) * p.kept_stride[d];
-    rest /= p.kept_shape[d];
-  }
-  return at;
-}
+// Where output o's inputs start in x, and where its reduced position j lies from there.
+fn base_of(o: u32) -> u32 { return strided_offset(o, p.kept_rank, p.kept_shape, p.kept_stride); }
 
-fn offset_of(j: u32) -> u32 {
-  if (p.red_rank == 1u) { return j * p.red_stride[0]; }
-  var rest = j;
-  var at = 0u;
-  for (var d = i32(p.red_rank) - 1; d >= 0; d--) {
-    at += (rest % p.red_shape[d]) * p.red_stride[d];
-    rest /= p.red_shape[d];
-  }
-  return at;
-}
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
+fn offset_of(j: u32) -> u32 { return strided_offset(j, p.red_rank, p.red_shape, p.red_stride); }
 
 @compute @workgroup_size(64)
 fn sum_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {

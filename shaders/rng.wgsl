@@ -2,6 +2,7 @@
 // 1, 2, 3", 2011). Value i of a call comes from the counter (i, stream, 0, attempt) under the key (seed),
 // so it depends on nothing but (seed, stream, i): the same in every thread order, on every device, and
 // in the CPU reference (src/tensor/rng.ts), which the tests hold this file to.
+// From shaders/prelude.wgsl: flat_index.
 
 struct Rng {
   n: u32,
@@ -43,11 +44,9 @@ fn gauss(r: vec4u) -> f32 { // Box-Muller
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * unit(r.y));
 }
 
-fn index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
-
 @compute @workgroup_size(64)
 fn rand_uniform(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = index(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   let r = philox(vec4u(i, p.stream, 0u, 0u), vec2u(p.seed_lo, p.seed_hi));
   out[i] = p.a + (p.b - p.a) * unit(r.x);
@@ -55,7 +54,7 @@ fn rand_uniform(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
 
 @compute @workgroup_size(64)
 fn rand_normal(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = index(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   let r = philox(vec4u(i, p.stream, 0u, 0u), vec2u(p.seed_lo, p.seed_hi));
   out[i] = p.a + p.b * gauss(r);
@@ -65,7 +64,7 @@ fn rand_normal(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
 // the next attempt number in the counter; after 64 misses (p < 1e-80) the last draw is clipped.
 @compute @workgroup_size(64)
 fn rand_truncated_normal(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = index(wg, nwg, li);
+  let i = flat_index(wg, nwg, li);
   if (i >= p.n) { return; }
   var z = 0.0;
   for (var attempt = 0u; attempt < 64u; attempt++) {

@@ -6,6 +6,7 @@
 //
 // copy_strided walks the index space `shape` (up to 8 dims); element k goes from
 //   x[src_offset + sum_d k_d * src_stride_d]  to  out[dst_offset + sum_d k_d * dst_stride_d].
+// From shaders/prelude.wgsl: flat_index, NAN_BITS.
 
 struct Copy {
   n: u32,
@@ -20,8 +21,6 @@ struct Copy {
 @group(0) @binding(0) var<uniform> cp: Copy;
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
 
 @compute @workgroup_size(64)
 fn copy_strided(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -59,7 +58,7 @@ fn gather_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
   let i = flat_index(wg, nwg, li);
   if (i >= gp.n) { return; }
   let r = idx[i / gp.row];
-  if (r < 0 || u32(r) >= gp.n_rows) { dst[i] = 0x7fc00000u; return; } // NaN
+  if (r < 0 || u32(r) >= gp.n_rows) { dst[i] = NAN_BITS; return; }
   dst[i] = src[u32(r) * gp.row + i % gp.row];
 }
 

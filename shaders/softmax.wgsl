@@ -10,6 +10,7 @@
 // A label outside [0, cols) gives a NaN loss for its row and NaN gradients for that row's logits.
 // (Helper functions name their parameters u, v, ...: a parameter named like a global binding would be
 // taken by wgsl_reflect for a use of that binding.)
+// From shaders/prelude.wgsl: flat_index, nan_f32.
 
 struct Rows {
   rows: u32,
@@ -27,14 +28,6 @@ struct Rows {
 @group(0) @binding(7) var<storage, read_write> loss_rows: array<f32>; // (rows)
 @group(0) @binding(8) var<storage, read_write> stats_out: array<vec2f>; // (rows): max, log sum exp(x - max)
 @group(0) @binding(9) var<storage, read> stats: array<vec2f>;        // the same, read by the backward
-
-fn flat_index(wg: vec3u, nwg: vec3u, li: u32) -> u32 { return (wg.y * nwg.x + wg.x) * 64u + li; }
-
-// NaN, made at run time (a constant expression may not be NaN).
-fn nan_f32() -> f32 {
-  var bits = 0x7fc00000u;
-  return bitcast<f32>(bits);
-}
 
 // (max, sum of exp(x - max)) of the row starting at x[u].
 fn row_max_sumexp(u: u32) -> vec2f {

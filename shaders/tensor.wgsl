@@ -1,6 +1,5 @@
 // The kernels the tensor layer itself needs: fill a tensor with one value, and add a gradient into an
-// accumulator in place. Every 1-D kernel in this project spreads its threads over workgroups in x and y
-// (a dimension holds at most 65,535 workgroups) and rebuilds the flat index as below.
+// accumulator in place. Both are 1-D jobs (flat_index, shaders/prelude.wgsl).
 
 struct Fill {
   n: u32,
@@ -13,7 +12,7 @@ struct Fill {
 @compute @workgroup_size(64)
 fn fill(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 64u + li;
+  let i = flat_index(wg, nwg, li);
   if (i < fp.n) { out[i] = fp.bits; }
 }
 
@@ -29,6 +28,6 @@ struct Acc {
 @compute @workgroup_size(64)
 fn accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) li: u32) {
-  let i = (wg.y * nwg.x + wg.x) * 64u + li;
+  let i = flat_index(wg, nwg, li);
   if (i < ap.n) { acc[i] = acc[i] + g[i]; }
 }

@@ -92,11 +92,11 @@ describe('iris pipeline run folder', () => {
       expect(readFileSync(join(x, 'table1.md'), 'utf8')).toMatch(
         /G2s: the same generated networks .* standardised space/,
       );
-      const zoo = readSafetensors(join(x, 'zoo.safetensors')).tensors['real2.weights']!.data;
+      const zoo = readSafetensors(join(x, 'zoo.safetensors')).tensors['real2.weights']!.data as Float32Array;
       const gen = readSafetensors(join(x, 'generated.safetensors')).tensors;
       const mu = zoo.reduce((s, v) => s + v, 0) / zoo.length;
       const sd = Math.sqrt(zoo.reduce((s, v) => s + (v - mu) ** 2, 0) / (zoo.length - 1));
-      const standardised = gen['g2.weights']!.data.map((v) => (v - mu) / sd);
+      const standardised = (gen['g2.weights']!.data as Float32Array).map((v) => (v - mu) / sd);
       const acc = await vectorAccuracy('M2', Float32Array.from(standardised), irisSplit());
       // (un-scaled and standardised again in f32, a weight may move by an ulp and flip one of 50 rows: 0.02)
       expectClose(gen['g2.test_accuracy_standardised']!.data, acc, 0, 0.021, 'G2 standardised');

@@ -2,7 +2,7 @@
 
 /**
  * Workgroup counts for n threads in workgroups of `size`, spread over x and y so that neither exceeds
- * the 65,535 limit. Shaders rebuild the flat index from the workgroup id (`flat_index` in each shader).
+ * the 65,535 limit. Shaders rebuild the flat index from the workgroup id (`flat_index`, shaders/prelude.wgsl).
  */
 export function groups1d(n: number, size = 64): [number, number, number] {
   const g = Math.ceil(n / size);

@@ -3,11 +3,12 @@
 // wgsl_reflect reads each entry point's bindings (to build its bind-group layout) and the layout of its
 // uniform struct (so shapes are written by field name, at the offsets the WGSL compiler will use). Pipelines
 // are cached by (shader, entry point, override constants), and two requests for the same one while it
-// compiles share one compile. A compile or validation error names the shader file, line and column.
-// Nothing here records or submits work: see runtime.ts.
+// compiles share one compile. A compile or validation error names the shader file, line and column: a
+// module of shaders/ is shaders/prelude.wgsl followed by the file (esbuild.config.mjs), and each line is
+// reported in the file it came from. Nothing here records or submits work: see runtime.ts.
 
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { SHADERS, type ShaderName } from './shaders.gen.js';
+import { PRELUDE_LINES, SHADERS, type ShaderName } from './shaders.gen.js';
 
 export interface KernelSpec {
   shader: ShaderName | (string & {}); // a file of shaders/, or a name given to register()
@@ -36,6 +37,16 @@ interface ParsedShader {
   reflect: WgslReflect;
   // Asked once per module: in Chrome a second getCompilationInfo() on the same module may never resolve.
   info: Promise<GPUCompilationInfo>;
+}
+
+/**
+ * The file and line that line `line` (1-based) of the module `shader` comes from: shaders/prelude.wgsl for the
+ * prelude's lines of a module of shaders/, else the shader's own file (or its registered name).
+ */
+export function sourceLine(shader: string, line: number): { file: string; line: number } {
+  if (!(shader in SHADERS)) return { file: shader, line };
+  if (line <= PRELUDE_LINES) return { file: 'shaders/prelude.wgsl', line };
+  return { file: `shaders/${shader}.wgsl`, line: line - PRELUDE_LINES };
 }
 
 function kernelLabel(spec: KernelSpec): string {
@@ -102,7 +113,10 @@ export class KernelCache {
 
   private source(name: string): { code: string; file: string } {
     const code = (SHADERS as Record<string, string>)[name] ?? this.extra.get(name);
-    if (code === undefined) throw new Error(`no shader '${name}': expected shaders/${name}.wgsl`);
+    if (code === undefined) {
+      const why = name === 'prelude' ? ' (shaders/prelude.wgsl is not a module: it heads every module)' : '';
+      throw new Error(`no shader '${name}': expected shaders/${name}.wgsl${why}`);
+    }
     return { code, file: name in SHADERS ? `shaders/${name}.wgsl` : name };
   }
 
@@ -144,7 +158,8 @@ export class KernelCache {
       try {
         reflect = new WgslReflect(code);
       } catch (e) {
-        throw new Error(`${file} could not be parsed: ${(e as Error).message}`);
+        const lines = name in SHADERS ? ` (its lines count the ${PRELUDE_LINES} of shaders/prelude.wgsl first)` : '';
+        throw new Error(`${file} could not be parsed${lines}: ${(e as Error).message}`);
       }
       s = { module, reflect, info: module.getCompilationInfo() };
       this.shaders.set(name, s);
@@ -203,7 +218,11 @@ export class KernelCache {
     const lines = code.split('\n');
     const msgs = info.messages
       .filter((m) => m.type === 'error')
-      .map((m) => `${file}:${m.lineNum}:${m.linePos}: ${m.message}\n    ${(lines[m.lineNum - 1] ?? '').trim()}`);
+      .map((m) => {
+        const at = sourceLine(spec.shader, m.lineNum);
+        const where = at.file === file ? '' : ` (in the module of ${file})`;
+        return `${at.file}:${at.line}:${m.linePos}: ${m.message}${where}\n    ${(lines[m.lineNum - 1] ?? '').trim()}`;
+      });
     return `kernel ${kernelLabel(spec)} failed to build:\n${msgs.join('\n')}`;
   }
 }

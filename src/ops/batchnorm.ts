@@ -92,17 +92,22 @@ function checkFeatureTensor(t: Tensor | null | undefined, pl: Plan, what: string
   }
 }
 
-/**
- * Batch normalisation of x over `axes`; see the file header for the two conventions. Gradients flow to x,
- * scale and offset (in training through the batch mean and variance); the running statistics are buffers,
- * never differentiated.
- */
-export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
+/** One call's plan: the options checked against x, defaults filled in, and the kernels' uniforms. */
+interface Setup {
+  pl: Plan;
+  scale: Tensor | null;
+  offset: Tensor | null;
+  training: boolean;
+  running: { mean: Tensor; var: Tensor } | undefined;
+  uniforms: ReturnType<typeof uniforms>;
+  wide: boolean; // a workgroup per feature (long reductions) instead of a thread
+}
+
+function setup(x: Tensor, o: BatchNormOptions): Setup {
   if (x.dtype !== 'f32') throw new Error(`batchNorm: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
   const axes = normAxes(x.rank, o.axes);
   const pl = plan(x.shape, axes);
   const convention = o.convention ?? 'torch';
-  const eps = o.eps ?? 1e-5;
   const momentum = o.momentum ?? (convention === 'torch' ? 0.1 : 0.99);
   const scale = o.scale ?? null;
   const offset = o.offset ?? null;
@@ -123,97 +128,108 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
     );
   }
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`batchNorm: momentum ${momentum} is outside [0, 1]`);
-
-  const affine = scale !== null;
-  const parents = [x, ...(affine ? [scale!, offset!] : [])];
-  const needGrad = isGradEnabled() && parents.some((t) => t.requiresGrad);
   const u = uniforms(pl, {
-    eps,
-    affine,
+    eps: o.eps ?? 1e-5,
+    affine: scale !== null,
     training: o.training,
     keep: convention === 'torch' ? 1 - momentum : momentum,
     unbias: convention === 'torch' && pl.nRed > 1 ? pl.nRed / (pl.nRed - 1) : 1,
   });
-  const g = gpu();
-  const wide = pl.nRed >= WIDE_FROM;
+  return { pl, scale, offset, training: o.training, running: o.running, uniforms: u, wide: pl.nRed >= WIDE_FROM };
+}
 
-  // The statistics this call normalises by: the batch's, or (eval) a copy of the running ones when the
-  // backward pass will need them (a later training step updates the running buffers in place).
-  let mean: Tensor;
-  let vari: Tensor;
-  if (o.training) {
-    mean = Tensor.empty(pl.featShape);
-    vari = Tensor.empty(pl.featShape);
-    g.dispatch(
-      { shader: 'batchnorm', entry: wide ? 'stats_wide' : 'stats_rows' },
-      { x: x.ref, mean_out: mean.ref, var_out: vari.ref },
-      u,
-      wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
-      'batchnorm_stats',
-    );
-    if (o.running) {
-      g.dispatch(
-        { shader: 'batchnorm', entry: 'update_running' },
-        { mean_in: mean.ref, var_in: vari.ref, run_mean: o.running.mean.ref, run_var: o.running.var.ref },
-        u,
-        groups1d(pl.nOut),
-        'batchnorm_running',
-      );
-    }
-  } else {
-    mean = needGrad ? copyOf(o.running!.mean) : o.running!.mean;
-    vari = needGrad ? copyOf(o.running!.var) : o.running!.var;
+/**
+ * The statistics a call normalises by: the batch's (training, which also updates the running ones), or in
+ * evaluation the running ones, copied when the backward pass will need them (a later training step updates
+ * the running buffers in place).
+ */
+function statistics(x: Tensor, s: Setup, needGrad: boolean): { mean: Tensor; vari: Tensor } {
+  if (!s.training) {
+    const r = s.running!;
+    return needGrad ? { mean: copyOf(r.mean), vari: copyOf(r.var) } : { mean: r.mean, vari: r.var };
   }
-
-  const y = Tensor.empty(x.shape);
-  // Without scale and offset their bindings hold the mean (never read: affine = 0).
-  const stand = mean.ref;
-  g.dispatch(
-    { shader: 'batchnorm', entry: 'normalize' },
-    {
-      x: x.ref,
-      mean_in: mean.ref,
-      var_in: vari.ref,
-      scale: scale?.ref ?? stand,
-      offset: offset?.ref ?? stand,
-      y: y.ref,
-    },
+  const { pl, uniforms: u } = s;
+  const mean = Tensor.empty(pl.featShape);
+  const vari = Tensor.empty(pl.featShape);
+  gpu().dispatch(
+    { shader: 'batchnorm', entry: s.wide ? 'stats_wide' : 'stats_rows' },
+    { x: x.ref, mean_out: mean.ref, var_out: vari.ref },
     u,
-    groups1d(x.size),
-    'batchnorm',
+    s.wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
+    'batchnorm_stats',
   );
-  if (!needGrad) {
-    if (o.training) {
-      mean.dispose();
-      vari.dispose();
-    }
-    return y;
-  }
-
-  // doffset = sum dy, dscale = sum dy xhat, dx = scale rstd (dy - (doffset + xhat dscale) / n) in training
-  return record(y, 'batch_norm', parents, (dy) => {
-    const dx = Tensor.empty(x.shape);
-    const dscale = Tensor.empty(pl.featShape);
-    const doffset = Tensor.empty(pl.featShape);
-    const buffers: Record<string, BufferRef> = {
-      x: x.ref,
-      dy: dy.ref,
-      mean_in: mean.ref,
-      var_in: vari.ref,
-      scale: scale?.ref ?? stand,
-      dx: dx.ref,
-      dscale: dscale.ref,
-      doffset: doffset.ref,
-    };
+  if (s.running) {
     gpu().dispatch(
-      { shader: 'batchnorm', entry: wide ? 'backward_wide' : 'backward_rows' },
-      buffers,
+      { shader: 'batchnorm', entry: 'update_running' },
+      { mean_in: mean.ref, var_in: vari.ref, run_mean: s.running.mean.ref, run_var: s.running.var.ref },
       u,
-      wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
-      'batchnorm_backward',
+      groups1d(pl.nOut),
+      'batchnorm_running',
     );
-    return affine ? [dx, dscale, doffset] : [dx];
-  });
+  }
+  return { mean, vari };
+}
+
+// y = (x - mean) / sqrt(var + eps) * scale + offset. Without scale and offset, their bindings hold the mean
+// (never read: affine = 0).
+function normalize(x: Tensor, s: Setup, mean: Tensor, vari: Tensor): Tensor {
+  const y = Tensor.empty(x.shape);
+  const buffers = {
+    x: x.ref,
+    mean_in: mean.ref,
+    var_in: vari.ref,
+    scale: (s.scale ?? mean).ref,
+    offset: (s.offset ?? mean).ref,
+    y: y.ref,
+  };
+  gpu().dispatch({ shader: 'batchnorm', entry: 'normalize' }, buffers, s.uniforms, groups1d(x.size), 'batchnorm');
+  return y;
+}
+
+// doffset = sum dy, dscale = sum dy xhat, dx = scale rstd (dy - (doffset + xhat dscale) / n) in training
+// (dx = scale rstd dy in evaluation, where the statistics are constants).
+function normalizeBackward(x: Tensor, dy: Tensor, s: Setup, mean: Tensor, vari: Tensor): Tensor[] {
+  const { pl } = s;
+  const dx = Tensor.empty(x.shape);
+  const dscale = Tensor.empty(pl.featShape);
+  const doffset = Tensor.empty(pl.featShape);
+  const buffers: Record<string, BufferRef> = {
+    x: x.ref,
+    dy: dy.ref,
+    mean_in: mean.ref,
+    var_in: vari.ref,
+    scale: (s.scale ?? mean).ref,
+    dx: dx.ref,
+    dscale: dscale.ref,
+    doffset: doffset.ref,
+  };
+  gpu().dispatch(
+    { shader: 'batchnorm', entry: s.wide ? 'backward_wide' : 'backward_rows' },
+    buffers,
+    s.uniforms,
+    s.wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
+    'batchnorm_backward',
+  );
+  return s.scale ? [dx, dscale, doffset] : [dx];
+}
+
+/**
+ * Batch normalisation of x over `axes`; see the file header for the two conventions. Gradients flow to x,
+ * scale and offset (in training through the batch mean and variance); the running statistics are buffers,
+ * never differentiated.
+ */
+export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
+  const s = setup(x, o);
+  const parents = s.scale ? [x, s.scale, s.offset!] : [x];
+  const needGrad = isGradEnabled() && parents.some((t) => t.requiresGrad);
+  const { mean, vari } = statistics(x, s, needGrad);
+  const y = normalize(x, s, mean, vari);
+  if (needGrad) return record(y, 'batch_norm', parents, (dy) => normalizeBackward(x, dy, s, mean, vari));
+  if (s.training) {
+    mean.dispose();
+    vari.dispose();
+  }
+  return y;
 }
 
 // ---- float64 CPU reference --------------------------------------------------------------------------

@@ -4,14 +4,17 @@
 // them (src/analysis), or batched (B, N, D) inputs.
 
 import { gpu } from '../gpu/index.js';
+import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import { fill, fmtShape, groups1d, record, Tensor } from '../tensor/index.js';
 
 export type Metric = 'l1' | 'l2' | 'sqeuclidean';
 
-// Must match the constants in shaders/distance.wgsl.
-const METRIC: Record<Metric, number> = { l1: 0, l2: 1, sqeuclidean: 2 };
-const TILE = 32;
-const TILE_K = 16;
+// The metric codes (the METRIC override) and the tile of dist_tiles and dist_grad: constants of
+// shaders/distance.wgsl.
+const WGSL = SHADER_CONSTS.distance;
+const METRIC: Record<Metric, number> = { l1: WGSL.L1, l2: WGSL.L2, sqeuclidean: WGSL.SQEUCLIDEAN };
+const TILE = WGSL.TILE;
+const TILE_K = WGSL.TILE_K;
 /** Up to this D a thread per pair (dist_rows) beats staged tiles (3x at D = 15 on SwiftShader; even at 64). */
 const ROWS_UP_TO = 32;
 /** Split D until about this many workgroups run (a small N x M leaves a GPU idle otherwise)... */

@@ -3,40 +3,42 @@
 // uniform. Not here: anything that reduces (reduce.ts) or mixes positions (matmul.ts, softmax.ts).
 
 import { gpu } from '../gpu/index.js';
+import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import { broadcastShapes, fmtShape, groups1d, record, sameShape, type Shape, Tensor } from '../tensor/index.js';
 import { sumToShape } from './reduce.js';
 
-// Must match the constants in shaders/elementwise.wgsl.
+// The op codes: the `const`s of shaders/elementwise.wgsl, which picks the op by its OP override.
+const OP = SHADER_CONSTS.elementwise;
 const UNARY = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  abs: 4,
-  relu: 5,
-  leaky_relu: 6,
-  sigmoid: 7,
-  tanh: 8,
-  clamp: 9,
-  add_s: 10,
-  mul_s: 11,
-  pow_s: 12,
-  rsub_s: 13,
-  rdiv_s: 14,
-  square: 15,
-  sign: 16,
+  neg: OP.NEG,
+  exp: OP.EXP,
+  log: OP.LOG,
+  sqrt: OP.SQRT,
+  abs: OP.ABS,
+  relu: OP.RELU,
+  leaky_relu: OP.LEAKY_RELU,
+  sigmoid: OP.SIGMOID,
+  tanh: OP.TANH,
+  clamp: OP.CLAMP,
+  add_s: OP.ADD_S,
+  mul_s: OP.MUL_S,
+  pow_s: OP.POW_S,
+  rsub_s: OP.RSUB_S,
+  rdiv_s: OP.RDIV_S,
+  square: OP.SQUARE,
+  sign: OP.SIGN,
 } as const;
 const BINARY = {
-  add: 0,
-  sub: 1,
-  mul: 2,
-  div: 3,
-  pow: 4,
-  relu_bwd: 5,
-  leaky_relu_bwd: 6,
-  clamp_bwd: 7,
-  sigmoid_bwd: 8,
-  tanh_bwd: 9,
+  add: OP.ADD,
+  sub: OP.SUB,
+  mul: OP.MUL,
+  div: OP.DIV,
+  pow: OP.POW,
+  relu_bwd: OP.RELU_BWD,
+  leaky_relu_bwd: OP.LEAKY_RELU_BWD,
+  clamp_bwd: OP.CLAMP_BWD,
+  sigmoid_bwd: OP.SIGMOID_BWD,
+  tanh_bwd: OP.TANH_BWD,
 } as const;
 type UnaryOp = keyof typeof UNARY;
 type BinaryOp = keyof typeof BINARY;

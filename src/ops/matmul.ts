@@ -5,15 +5,17 @@
 // (K, 1) first), or NumPy-style broadcasting of batch dims other than one 2-D operand.
 
 import { gpu } from '../gpu/index.js';
+import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import { fill, fmtShape, groups1d, numel, record, type Shape, Tensor } from '../tensor/index.js';
 import { activationBackward } from './elementwise.js';
 import { sum, sumToShape } from './reduce.js';
 
-/** Rows and columns of the output per workgroup, [rows, columns], as shaders/matmul.wgsl sets them. */
+const WGSL = SHADER_CONSTS.matmul;
+/** Rows and columns of the output per workgroup, [rows, columns], from the constants of shaders/matmul.wgsl. */
 const TILE: Record<'tiled' | 'regs' | 'regs4', [number, number]> = {
-  tiled: [32, 32], // TILE_M, TILE_N
-  regs: [16 * 4, 8 * 16], // REGS_ROWS * REGS_WG_Y, REGS_COLS * REGS_WG_X
-  regs4: [32, 32], // REGS4_TILE
+  tiled: [WGSL.TILE_M, WGSL.TILE_N],
+  regs: [WGSL.REGS_ROWS * WGSL.REGS_WG_Y, WGSL.REGS_COLS * WGSL.REGS_WG_X],
+  regs4: [WGSL.REGS4_TILE, WGSL.REGS4_TILE],
 };
 /** Below this many workgroups of `regs`, its 64x128 tiles are too few to share out: use `regs4`. */
 const REGS_MIN_GROUPS = 4;
@@ -96,8 +98,8 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   ]);
 }
 
-/** The activations linear() can fuse; the numbering is ACT_* in shaders/matmul.wgsl. */
-export const ACTIVATIONS = { none: 0, relu: 1, sigmoid: 2 } as const;
+/** The activations linear() can fuse, numbered by the ACT_* constants of shaders/matmul.wgsl. */
+export const ACTIVATIONS = { none: WGSL.ACT_NONE, relu: WGSL.ACT_RELU, sigmoid: WGSL.ACT_SIGMOID } as const;
 export type Activation = keyof typeof ACTIVATIONS;
 
 /**
