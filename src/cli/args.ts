@@ -6,6 +6,7 @@
 // Adding a command: add an entry to COMMANDS with defineCommand (its flags' values are then typed), then a
 // case in main.ts that calls parseCommand(name, argv) and runs it.
 
+import { ZOO_TRAINING } from '../models/zoo.js';
 import { type CommandSpec, commandHelp, defineCommand, nearest, UsageError } from './parser.js';
 
 export {
@@ -63,7 +64,7 @@ export const COMMANDS = {
         help: 'networks in each zoo set',
         why: 'Table 1 reports their spread',
       },
-      'zoo-epochs': { type: 'int', default: 200, min: 1, help: 'epochs of each zoo network' },
+      'zoo-epochs': { type: 'int', default: ZOO_TRAINING.epochs, min: 1, help: 'epochs of each zoo network' },
       samples: { type: 'int', default: 500, min: 1, help: 'networks sampled from each VAE' },
       'vae-epochs': { type: 'int', min: 1, help: "the VAE's epochs (overrides the preset)" },
       'evae-epochs': { type: 'int', min: 1, help: "the enhanced VAE's epochs (overrides the preset)" },

@@ -21,7 +21,7 @@ import { expectTensor, type SafeFile, type SafeTensor } from '../io/safetensors.
 import { type EnhancedPreset, ENHANCED_PRESETS, trainEnhancedVae } from '../models/enhanced-vae-train.js';
 import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
 import { sampleScaled, sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
-import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, type ZooSet } from '../models/zoo.js';
+import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, ZOO_TRAINING, type ZooSet } from '../models/zoo.js';
 import { Progress } from './progress.js';
 
 export interface IrisOptions {
@@ -54,11 +54,9 @@ const STEP_FILES: Record<IrisStep, string[]> = {
 };
 const STEPS = Object.keys(STEP_FILES) as IrisStep[];
 
-const ZOO_TRAINING = { optimizer: 'Adam', lr: 0.005, batch: 16, loss: 'cross-entropy' } as const;
-
 /** The settings each file is made with; each includes those of the files it is made from. */
 function settingsOf(opts: IrisOptions): Record<string, Settings> & { table1: Settings } {
-  const zoo: Settings = { models: opts.models, epochs: opts.zooEpochs, seed: opts.seed, ...ZOO_TRAINING };
+  const zoo: Settings = { ...ZOO_TRAINING, models: opts.models, epochs: opts.zooEpochs, seed: opts.seed };
   const m1: Settings = { zoo, preset: opts.preset, vae: { ...vaePreset(opts) }, seed: opts.seed };
   const m2: Settings = { zoo, preset: opts.preset, vae: { ...evaePreset(opts) }, seed: opts.seed };
   const gen: Settings = { m1, m2, samples: opts.samples, seed: opts.seed };
@@ -121,7 +119,7 @@ export async function irisZoo(opts: IrisOptions, manifest = openRun(opts)): Prom
       format: 'weightgen iris zoo v1',
       layout: 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
       sets: JSON.stringify(ZOO_SETS),
-      training: JSON.stringify({ ...ZOO_TRAINING, epochs: opts.zooEpochs, seed: opts.seed }),
+      training: JSON.stringify(settingsOf(opts)[ZOO_FILE]),
     };
     writeSafetensors(join(opts.run, ZOO_FILE), tensors, meta);
     manifest.record(ZOO_FILE, settingsOf(opts)[ZOO_FILE]!);

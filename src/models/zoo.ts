@@ -180,6 +180,9 @@ export async function vectorAccuracy(arch: Arch, vectors: Float32Array, split: I
   }
 }
 
+/** How every zoo network trains (the paper's code): what trainZoo defaults to and run folders record. */
+export const ZOO_TRAINING = { optimizer: 'Adam', lr: 0.005, batch: 16, epochs: 200, loss: 'cross-entropy' } as const;
+
 export interface ZooOptions {
   models?: number; // 500
   firstModel?: number; // index of the first model (seeds follow it), 0
@@ -198,7 +201,8 @@ export interface ZooResult {
 }
 
 export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}): Promise<ZooResult> {
-  const { models: G = 500, firstModel = 0, epochs = 200, batchSize = 16, lr = 0.005, seed = 0 } = o;
+  const { models: G = 500, firstModel = 0, seed = 0 } = o;
+  const { epochs = ZOO_TRAINING.epochs, batchSize = ZOO_TRAINING.batch, lr = ZOO_TRAINING.lr } = o;
   const n = split.yTrain.length;
   const rngs = Array.from({ length: G }, (_, g) => new Rng(modelSeed(set.seed, firstModel + g, seed)));
   const pop = new Population(set.arch, G, rngs);

@@ -4,7 +4,7 @@
 // `dispose()`, or `scope(fn)`, which disposes every tensor made inside fn that fn does not return or
 // `keep()`. Nothing relies on the garbage collector. Storage is reference-counted so that a reshape or a
 // detach shares memory with its source and each can be disposed on its own. This file knows nothing of
-// any op: creation kernels (fill, copy) and readback only.
+// any op: storage, scopes and readback only (creation is create.ts, random tensors rng.ts).
 
 import { type BufferRef, gpu, STORAGE_USAGE } from '../gpu/index.js';
 
