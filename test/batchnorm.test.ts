@@ -3,6 +3,7 @@
 // 1.13 (test/fixtures/make_batchnorm.py).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm, BatchNorm1d, BatchNorm2d } from '../src/nn/batchnorm.js';
+import { Sequential } from '../src/nn/layers.js';
 import { batchNorm, cpuBatchNorm } from '../src/ops/batchnorm.js';
 import { cpuPermute } from '../src/ops/shape.js';
 import { backward, requireGrad, scope, type Tensor, tensor } from '../src/tensor/index.js';
@@ -248,5 +249,31 @@ describe('batch-norm modules against PyTorch', () => {
     expect(() => bn1.forward(bad)).toThrow(/expects \(B, 5\), got \(3, 4\)/);
     expect(() => bn2.forward(bad)).toThrow(/expects NHWC/);
     for (const t of [bad, bn, bn1, bn2]) t.dispose();
+  });
+});
+
+describe('BatchNorm.recalibrate', () => {
+  it('sets the running statistics to one batch statistics (biased var for tf, unbiased for torch), and restores the mode', async () => {
+    const r = cpuRng(21);
+    const x = r.uniform(6 * 3, -2, 3);
+    for (const convention of ['tf', 'torch'] as const) {
+      const bn = new BatchNorm([3], { convention, momentum: convention === 'tf' ? 0.98 : 0.1 });
+      const seq = new Sequential(bn);
+      seq.eval();
+      BatchNorm.recalibrate(seq, () => scope(() => void seq.forward(tensor(x, [6, 3]))));
+      expect(seq.training).toBe(false);
+      const mean = [0, 1, 2].map((f) => [0, 1, 2, 3, 4, 5].reduce((s, i) => s + x[i * 3 + f]!, 0) / 6);
+      const ss = [0, 1, 2].map((f) => [0, 1, 2, 3, 4, 5].reduce((s, i) => s + (x[i * 3 + f]! - mean[f]!) ** 2, 0));
+      expectClose(await bn.runningMean.data(), mean, 1e-5, 1e-6, `${convention} mean`);
+      expectClose(
+        await bn.runningVar.data(),
+        ss.map((v) => v / (convention === 'tf' ? 6 : 5)),
+        1e-5,
+        1e-6,
+        `${convention} var`,
+      );
+      expect((await bn.numBatchesTracked.data())[0]).toBe(0);
+      seq.dispose();
+    }
   });
 });

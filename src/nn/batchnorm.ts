@@ -36,6 +36,8 @@ export class BatchNorm extends Module {
   readonly momentum: number;
   readonly convention: BatchNormConvention;
   readonly axes: readonly number[] | undefined;
+  /** While true, a training forward pass sets the running statistics to its batch's (see recalibrate). */
+  private calibrating = false;
 
   constructor(featureShape: readonly number[], o: BatchNormModuleOptions = {}) {
     super();
@@ -74,16 +76,37 @@ export class BatchNorm extends Module {
       eps: this.eps,
       training: this.training,
       running: { mean: this.runningMean, var: this.runningVar },
-      momentum: this.momentum,
+      // calibrating: the new batch's statistics replace the running ones (torch weighs the new batch by
+      // momentum, tf the old one)
+      momentum: this.calibrating ? (this.convention === 'torch' ? 1 : 0) : this.momentum,
       convention: this.convention,
     });
-    if (this.training) accumulate(this.numBatchesTracked, this.one); // num_batches_tracked += 1
+    if (this.training && !this.calibrating) accumulate(this.numBatchesTracked, this.one); // num_batches_tracked += 1
     return y;
   }
 
   override dispose(): void {
     super.dispose();
     this.one.dispose();
+  }
+
+  /**
+   * Runs `pass` (a forward pass of a model holding batch norms) in training mode without a graph, with every
+   * batch norm of `model` setting its running statistics to the statistics of the batch it sees, then
+   * restores the mode: the running statistics become those of one large batch (the hypernetwork paper's
+   * second version recomputes them with one extra pass before evaluating, for the same reason).
+   */
+  static recalibrate<T>(model: Module, pass: () => T): T {
+    const norms = model.modules().filter((m): m is BatchNorm => m instanceof BatchNorm);
+    const was = model.training;
+    model.train();
+    for (const n of norms) n.calibrating = true;
+    try {
+      return pass();
+    } finally {
+      for (const n of norms) n.calibrating = false;
+      model.train(was);
+    }
   }
 }
 

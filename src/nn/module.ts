@@ -83,6 +83,11 @@ export abstract class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** This module and every module under it, depth first. */
+  modules(): Module[] {
+    return [this, ...[...this.children.values()].flatMap((c) => c.modules())];
+  }
+
   numParameters(): number {
     return this.parameters().reduce((s, p) => s + p.size, 0);
   }
