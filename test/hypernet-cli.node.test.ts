@@ -18,7 +18,8 @@ const base: HypernetOptions = {
   preset: 'ci',
   seed: 3,
   faithful: false,
-  steps: 20, // two validation blocks of the ci preset's 10 steps
+  // a tiny run: two validation blocks of 10 steps, 4 networks x 4 images
+  tune: { networks: 4, images: 4, steps: 20, evalEvery: 10, valNetworks: 4, valImages: 100 },
   samples: 3,
   evalNetworks: 4,
   evalImages: 50,
@@ -33,10 +34,10 @@ const model = (run: string) => {
 describe('hypernetwork run folder', () => {
   it('training resumed from its checkpoint equals training straight through', async () => {
     await hypernetTrain(base);
-    const half = { ...base, run: join(root, 'resumed'), steps: 10 };
+    const half = { ...base, run: join(root, 'resumed'), tune: { ...base.tune, steps: 10 } };
     await hypernetTrain(half);
-    // the same folder, now asked for 40 steps: the manifest refuses (other settings) ...
-    await expect(hypernetTrain({ ...half, steps: 20 })).rejects.toThrow(/steps: 10 in the file, 20 now/);
+    // the same folder, now asked for 20 steps: the manifest refuses (other settings) ...
+    await expect(hypernetTrain({ ...half, tune: base.tune })).rejects.toThrow(/steps: 10 in the file, 20 now/);
     // ... so resuming means a folder whose checkpoint was written mid-way by a 20-step run: copy one over
     const mid = join(root, 'mid');
     cpSync(half.run, mid, { recursive: true });

@@ -50,6 +50,8 @@ export interface HypernetOptions {
   evalImages: number; // test images they classify (the first ones)
   ensemble: number; // members per ensemble (disjoint ensembles drawn from the evaluated networks)
   restart?: HypernetStep;
+  /** Any preset value changed (for tests and experiments; recorded in the manifest like the rest). */
+  tune?: Partial<HypernetPreset>;
 }
 
 const CKPT = 'hypernet.ckpt.safetensors';
@@ -63,7 +65,7 @@ const STEP_FILES: Record<HypernetStep, string[]> = {
 };
 
 export function hypernetPreset(o: HypernetOptions): HypernetPreset {
-  const p = { ...HYPERNET_PRESETS[o.preset] };
+  const p = { ...HYPERNET_PRESETS[o.preset], ...o.tune };
   if (o.lambda !== undefined) p.lambda = o.lambda;
   if (o.steps !== undefined) {
     if (o.steps % p.evalEvery !== 0) {
