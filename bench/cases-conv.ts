@@ -1,8 +1,9 @@
 // Convolutions at the hypernetwork's shapes (PAPERS.md section 2; bench/conv.ts has the same two layers):
-// G generated networks (32 in the paper), each convolving its own 32 MNIST images, NHWC, 5x5, SAME, bias:
+// G generated networks (32 in the paper), each convolving its own n MNIST images (32 by default), NHWC,
+// 5x5, SAME, bias:
 //
-//   layer 1: x (G, 32, 28, 28, 1)  w (G, 5, 5, 1, 32)   backward: dw, db (x is the images)
-//   layer 2: x (G, 32, 14, 14, 32) w (G, 5, 5, 32, 16)  backward: dx, dw, db
+//   layer 1: x (G, n, 28, 28, 1)  w (G, 5, 5, 1, 32)   backward: dw, db (x is the images)
+//   layer 2: x (G, n, 14, 14, 32) w (G, 5, 5, 32, 16)  backward: dx, dw, db
 //
 // Ours is one conv2dGrouped (src/ops/conv.ts, when it exists: the case is skipped otherwise). TF.js has no
 // grouped convolution with a weight set per group, so its side is a loop of tf.fused.conv2d, one per
@@ -39,18 +40,21 @@ export function convMissing(): string | null {
   return null;
 }
 
-/** G groups; TF.js runs the first tfGroups of them (its time scaled by G / tfGroups). */
-export function convCase(L: Layer, withBackward: boolean, G: number, tfGroups = G): Case {
+/**
+ * G groups of n images (32 in the paper, 8 in the hypernetwork's cpu preset); TF.js runs the first
+ * tfGroups of them (its time scaled by G / tfGroups).
+ */
+export function convCase(L: Layer, withBackward: boolean, G: number, tfGroups = G, n = N): Case {
   const K = 5;
-  const xShape = [G, N, L.hw, L.hw, L.cIn];
+  const xShape = [G, n, L.hw, L.hw, L.cIn];
   const wShape = [G, K, K, L.cIn, L.cOut];
-  const yShape = [G, N, L.hw, L.hw, L.cOut]; // SAME, stride 1
+  const yShape = [G, n, L.hw, L.hw, L.cOut]; // SAME, stride 1
   const size = (s: number[]) => s.reduce((a, b) => a * b);
   const x = randomArray(size(xShape), 51, 0, 1);
   const w = randomArray(size(wShape), 52, -0.1, 0.1);
   const b = randomArray(G * L.cOut, 53, -0.1, 0.1);
   const dy = randomArray(size(yShape), 54, -1, 1);
-  const macs = G * N * L.hw * L.hw * L.cOut * K * K * L.cIn;
+  const macs = G * n * L.hw * L.hw * L.cOut * K * K * L.cIn;
   const products = withBackward ? (L.dx ? 3 : 2) : 1;
   const grads = L.dx ? 'dx, dw, db' : 'dw, db';
   const k = Math.min(tfGroups, G);
@@ -93,10 +97,10 @@ export function convCase(L: Layer, withBackward: boolean, G: number, tfGroups = 
       const per = (s: number[]) => size(s) / G;
       const slice = (a: Float32Array, s: number[], g: number) => a.subarray(g * per(s), (g + 1) * per(s));
       const groups = Array.from({ length: k }, (_, g) => ({
-        x: tf.tensor4d(slice(x, xShape, g), [N, L.hw, L.hw, L.cIn]),
+        x: tf.tensor4d(slice(x, xShape, g), [n, L.hw, L.hw, L.cIn]),
         w: tf.tensor4d(slice(w, wShape, g), [K, K, L.cIn, L.cOut]),
         b: tf.tensor1d(b.subarray(g * L.cOut, (g + 1) * L.cOut)),
-        dy: tf.tensor4d(slice(dy, yShape, g), [N, L.hw, L.hw, L.cOut]),
+        dy: tf.tensor4d(slice(dy, yShape, g), [n, L.hw, L.hw, L.cOut]),
       }));
       type T4 = ReturnType<typeof tf.tensor4d>;
       const f = (xv: TfTensor, wv: TfTensor, bv: TfTensor) =>

@@ -10,6 +10,7 @@ import {
   cpuConv2dBackwardWeight,
   convOutputSize,
   type Padding,
+  useConvTuning,
 } from '../src/ops/conv.js';
 import { backward, requireGrad, scope, type Tensor, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/conv_torch.json';
@@ -81,7 +82,8 @@ describe('conv2d', () => {
     }
   });
 
-  it('backward kernels against the float64 backward references', async () => {
+  /** Every case's gradients against the float64 references, under the kernel settings in force. */
+  async function checkBackward(tag: string) {
     for (const [k, c] of cases.entries()) {
       const g = geometry(c);
       const rng = cpuRng(100 + k);
@@ -115,10 +117,26 @@ describe('conv2d', () => {
       });
       const [dx, dw, db] = await Promise.all(got.map((t) => t.data()));
       for (const t of got) t.dispose();
-      const name = describeCase(c);
+      const name = `${describeCase(c)} (${tag})`;
       expectClose(dx!, cpuConv2dBackwardInput(dy, w, g), 1e-4, 1e-5, `${name} dx`);
       expectClose(dw!, cpuConv2dBackwardWeight(x, dy, g), 1e-4, 1e-5, `${name} dw`);
       expectClose(db!, cpuConv2dBackwardBias(dy, g), 1e-4, 1e-5, `${name} db`);
+    }
+  }
+
+  it('backward kernels against the float64 backward references', () => checkBackward('adapter'));
+
+  it('the same under the settings of the other kind of adapter (many short threads, or few long ones)', async () => {
+    for (const t of [
+      { pixelsPerThread: 1, dwGroups: 1 },
+      { pixelsPerThread: 16, dwGroups: 4096 },
+    ]) {
+      useConvTuning(t);
+      try {
+        await checkBackward(JSON.stringify(t));
+      } finally {
+        useConvTuning(null);
+      }
     }
   });
 
