@@ -141,18 +141,18 @@ export async function hypernetTrain(o: HypernetOptions, manifest = openRun(o)): 
   );
   const bar = new Progress('training', p.steps);
   const log = join(o.run, LOG);
+  let note = 'validation after each block of steps';
   const { net } = await trainHypernet({
     data: data(o),
     preset: p,
     seed: o.seed,
     faithful: o.faithful,
     ckpt,
+    onStep: (step) => bar.update(step, note),
     onEpoch: (q) => {
       appendFileSync(log, `${JSON.stringify(q)}\n`);
-      bar.update(
-        q.step,
-        `loss ${q.loss.toFixed(1)} ce ${q.ce.toFixed(4)} H ${q.entropy.toFixed(1)} lr ${q.lr.toExponential(2)} val ${(100 * q.valAccuracy).toFixed(2)}%`,
-      );
+      note = `loss ${q.loss.toFixed(1)} ce ${q.ce.toFixed(4)} H ${q.entropy.toFixed(1)} lr ${q.lr.toExponential(2)} val ${(100 * q.valAccuracy).toFixed(2)}%`;
+      bar.update(q.step, note);
     },
   });
   net.dispose();

@@ -79,6 +79,8 @@ export interface HypernetTrainOptions {
   target?: TargetSpec; // MNIST_TARGET
   /** Progress after each block of `evalEvery` steps. */
   onEpoch?: (p: HypernetProgress) => void;
+  /** After every step (steps done, the resumed ones included): for a progress bar. */
+  onStep?: (step: number) => void;
   ckpt?: Checkpointer;
 }
 
@@ -124,6 +126,7 @@ export async function trainHypernet(o: HypernetTrainOptions): Promise<{ net: Hyp
       },
       afterStep: () => {
         opt.lr *= p.lrDecay;
+        o.onStep?.(opt.t);
       },
       afterEpoch: async (epoch, l, f) => {
         if (!o.faithful) recalibrate(net);
