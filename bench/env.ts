@@ -27,8 +27,9 @@ export interface BenchEnv {
   timestamps: boolean; // our GPU timestamps are available
 }
 
-// The bench is our own process: Node waits for Dawn without spinning a core unless told otherwise.
-process.env.WEIGHTGEN_POLL ??= 'patient';
+// The bench is our own process: Node waits for Dawn without spinning a core unless told otherwise. (The
+// same module runs in the browser page, which has no `process`.)
+if (typeof process !== 'undefined') process.env.WEIGHTGEN_POLL ??= 'patient';
 
 const KEEP = Symbol.for('weightgen.dawn');
 

@@ -2,10 +2,12 @@
 weightgen's step. The model is the port in test/fixtures/make_hypernet.py (default preset); the step is
 the forward pass (B networks, each on its own n images), the backward pass and an Adam update (lr 3e-4,
 then lr *= 0.99998), on random inputs. It times steps after a warm-up and prints, as JSON on stdout, the
-median and minimum milliseconds per step at (B, n) = (8, 8) and (32, 32). It measures speed only.
+median and minimum milliseconds per step at each (B, n) of --sizes (the `cpu` preset's 8 x 8 and the
+paper's 32 x 32 by default). It measures speed only. `npm run bench` runs it for its "hypernet step" rows
+(bench/cases-hypernet.ts).
 
 Usage (from the repository root):
-    /usr/bin/python3 bench/hypernet_torch.py [--steps 5] [--warmup 2]
+    /usr/bin/python3 bench/hypernet_torch.py [--sizes 8x8,32x32] [--steps 5] [--warmup 2]
 """
 
 import argparse
@@ -25,6 +27,7 @@ hn = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(hn)
 
 ap = argparse.ArgumentParser()
+ap.add_argument("--sizes", default="8x8,32x32", help="B x n pairs, comma-separated")
 ap.add_argument("--steps", type=int, default=5)
 ap.add_argument("--warmup", type=int, default=2)
 args = ap.parse_args()
@@ -54,6 +57,6 @@ result = {
     "what": "hypernetwork training step (forward, backward, Adam), PyTorch CPU float32",
     "torch": torch.__version__,
     "threads": torch.get_num_threads(),
-    "cases": [time_steps(8, 8), time_steps(32, 32)],
+    "cases": [time_steps(*map(int, size.split("x"))) for size in args.sizes.split(",")],
 }
 print(json.dumps(result))

@@ -4,6 +4,7 @@
 import type { Case } from './case.js';
 import { adamCase, crossEntropyCase, matmulCase } from './cases.js';
 import { CONV_LAYERS, convCase, convMissing } from './cases-conv.js';
+import { addTorchPeer, hypernetStepCase } from './cases-hypernet.js';
 import { vaeStepCase } from './cases-train.js';
 import { candidateMatmul, CANDIDATE } from './matmul-variants.js';
 
@@ -45,6 +46,11 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
     const [g, tfGroups] = o.full ? [32, 4] : [4, 4];
     for (const L of CONV_LAYERS) cases.push(convCase(L, false, g, tfGroups), convCase(L, true, g, tfGroups));
   }
+  // the cpu preset's batch and the paper's (there TF.js takes the step at 4 of the 32 networks, scaled: its
+  // WebGPU side needs minutes per step on a CPU adapter)
+  cases.push(hypernetStepCase(8, 8), hypernetStepCase(32, 32, 4));
   const keep = (c: Case) => !o.only.length || o.only.some((s) => `${c.op} ${c.shape}`.includes(s));
-  return { cases: cases.filter(keep), skipped };
+  const kept = cases.filter(keep);
+  addTorchPeer(kept, o.quick); // Node: times bench/hypernet_torch.py now, for the hypernet rows' notes
+  return { cases: kept, skipped };
 }
