@@ -4,10 +4,9 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { generateShaders } from './esbuild.config.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './test/chromium.mjs';
 
 generateShaders();
-
-const chromium = process.env.WEIGHTGEN_CHROMIUM ?? '/usr/bin/chromium';
 
 export default defineConfig({
   test: {
@@ -39,19 +38,8 @@ export default defineConfig({
             screenshotFailures: false,
             provider: playwright({
               launchOptions: {
-                executablePath: chromium,
-                args: [
-                  '--enable-unsafe-webgpu',
-                  '--no-sandbox',
-                  '--disable-background-networking',
-                  '--disable-component-update',
-                  '--no-first-run',
-                  '--disable-sync',
-                  '--enable-features=Vulkan',
-                  '--use-angle=swiftshader',
-                  // as in Node (src/gpu/device.ts): no bounds checks, no zeroing of workgroup memory
-                  '--enable-dawn-features=disable_robustness,disable_workgroup_init',
-                ],
+                executablePath: CHROMIUM_PATH,
+                args: CHROMIUM_ARGS,
               },
             }),
             instances: [{ browser: 'chromium' }],
