@@ -1,7 +1,10 @@
 // Build script: the one way WGSL reaches the code, and the bundles.
 //
 //   node esbuild.config.mjs shaders   writes src/gpu/shaders.gen.ts from shaders/*.wgsl
-//   node esbuild.config.mjs           the above, then dist/cli.js (Node) and dist/weightgen.js (browser)
+//   node esbuild.config.mjs           the above, then dist/cli.js (Node), the library (npm run build):
+//                                     dist/weightgen.js (src/index.ts, one ES module for browsers and Node),
+//                                     dist/reference.js (src/reference.ts, the float64 CPU references) and
+//                                     their types, dist/types/ (tsc with tsconfig.build.json)
 //
 // Every consumer (Node CLI, vitest in Node and in Chromium, the browser bundle) imports the generated
 // module, so the shader text is the same everywhere and no loader plugin is needed. The module holds:
@@ -10,8 +13,9 @@
 //   SHADER_CONSTS    each file's numeric module-scope `const`s (op codes, tile sizes), so that the TypeScript
 //                    that must agree with a constant reads it instead of restating it; PRELUDE_CONSTS the
 //                    prelude's. (`override` constants are set by the TypeScript per pipeline instead.)
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -169,36 +173,114 @@ export function generateShaders() {
   return names.length;
 }
 
+/**
+ * Writes `data` to `path` unless the file holds it already, through a temporary file and a rename, so that a
+ * process reading it (a test, while another test rebuilds) sees the old file or the new, never half of one.
+ */
+function writeIfChanged(path, data) {
+  const bytes =
+    typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (existsSync(path) && readFileSync(path).equals(bytes)) return;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
 async function bundle() {
   const esbuild = await import('esbuild');
-  await esbuild.build({
+  const build = async (o) => {
+    const r = await esbuild.build({
+      bundle: true,
+      format: 'esm',
+      sourcemap: true,
+      logLevel: 'warning',
+      write: false,
+      ...o,
+    });
+    for (const f of r.outputFiles) writeIfChanged(f.path, f.contents);
+  };
+  await build({
     entryPoints: [join(root, 'src/cli/main.ts')],
     outfile: join(root, 'dist/cli.js'),
-    bundle: true,
     platform: 'node',
-    format: 'esm',
     target: 'node20',
-    sourcemap: true,
     external: ['webgpu'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'warning',
   });
-  await esbuild.build({
-    entryPoints: [join(root, 'src/index.ts')],
-    outfile: join(root, 'dist/weightgen.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    sourcemap: true,
-    logLevel: 'warning',
+  // The library: platform 'browser', and Node runs the same file. Nothing in it imports a node: module by a
+  // name esbuild can see; in Node, src/gpu/node.ts imports Dawn (`webgpu`, resolved from the importing
+  // package's node_modules) and node:fs by computed names, and only when initGpu() finds no navigator.gpu.
+  for (const name of ['weightgen', 'reference']) {
+    await build({
+      entryPoints: [join(root, name === 'weightgen' ? 'src/index.ts' : `src/${name}.ts`)],
+      outfile: join(root, `dist/${name}.js`),
+      platform: 'browser',
+      target: 'es2022',
+    });
+  }
+}
+
+/** Every file under `dir`, recursively. */
+function walk(dir) {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+}
+
+// What a consumer's compiler needs besides the emitted files, referenced from each entry's .d.ts: the WebGPU
+// types (GPUDevice, ...), and the module path src/gpu/kernels.ts imports wgsl_reflect by, which
+// src/types.d.ts declares for our own build (tsc does not copy a .d.ts; that file declares more).
+const AMBIENT = "declare module 'wgsl_reflect/wgsl_reflect.module.js' {\n  export * from 'wgsl_reflect';\n}\n";
+const ENTRY_REFERENCES = '/// <reference types="@webgpu/types" />\n/// <reference path="./ambient.d.ts" />\n';
+
+/**
+ * dist/types/: the library's .d.ts files (tsconfig.build.json: declarations only, for src/index.ts and
+ * src/reference.ts and what they import). Skipped when no file of src/ or tsconfig*.json changed since the
+ * last emit (a hash of them is kept in dist/types/.inputs); a .d.ts no longer emitted is removed. Type errors
+ * are `npm run check`'s to report; an error of the declaration emit itself fails the build.
+ */
+async function emitTypes() {
+  const out = join(root, 'dist/types');
+  const stamp = join(out, '.inputs');
+  const inputs = [...walk(join(root, 'src')), join(root, 'tsconfig.json'), join(root, 'tsconfig.build.json')].sort();
+  const hash = createHash('sha256');
+  for (const f of inputs) hash.update(relative(root, f)).update(readFileSync(f));
+  const digest = hash.digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest && existsSync(join(out, 'index.d.ts'))) return false;
+  const ts = (await import('typescript')).default;
+  const host = {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
+  };
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), {}, host);
+  const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
+  const written = new Set([join(out, 'ambient.d.ts')]);
+  writeIfChanged(join(out, 'ambient.d.ts'), AMBIENT);
+  const entries = ['index.d.ts', 'reference.d.ts'].map((f) => join(out, f));
+  const result = program.emit(undefined, (path, text) => {
+    written.add(path);
+    writeIfChanged(path, entries.includes(path) ? ENTRY_REFERENCES + text : text);
   });
+  if (result.diagnostics.length) {
+    const format = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+    throw new Error(
+      `the declaration emit (tsconfig.build.json) failed:\n${ts.formatDiagnostics(result.diagnostics, format)}`,
+    );
+  }
+  for (const f of walk(out)) if (f.endsWith('.d.ts') && !written.has(f)) rmSync(f);
+  writeIfChanged(stamp, digest);
+  return true;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const n = generateShaders();
   if (process.argv[2] !== 'shaders') {
     await bundle();
-    console.log(`built dist/cli.js and dist/weightgen.js (${n} shaders)`);
+    const typed = await emitTypes();
+    console.log(
+      `built dist/cli.js, dist/weightgen.js and dist/reference.js (${n} shaders); ` +
+        `dist/types/ ${typed ? 'written' : 'up to date'}`,
+    );
   }
 }

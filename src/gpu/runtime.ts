@@ -16,6 +16,12 @@
 // dispatch of zero workgroups is never encoded. Once the device is lost (GPUDevice.lost: a driver reset,
 // device.destroy()), every later call fails with one error that says so, instead of a readback that hangs
 // or fails with an empty message.
+//
+// Tracing (for pages and tests that show what a step runs): `trace(fn)` returns every dispatch recorded
+// while `fn` runs (trace.ts: kernel, module, workgroups, bound buffers with their bytes, uniforms), in the
+// order they were recorded; `startTrace()` / `stopTrace()` do the same around any stretch of code. Whatever
+// dispatches in that time is traced, including work of other code running meanwhile. When no trace is on,
+// a dispatch pays one null check.
 
 import { BindGroupCache, type BufferRef } from './bindgroups.js';
 import { type AdapterReport, requestDevice, type Waiter } from './device.js';
@@ -23,9 +29,11 @@ import { type Command, encode, pack, releasePacked, startTiming, type UniformVal
 import { type Kernel, KernelCache, type KernelSpec } from './kernels.js';
 import { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
+import { type DispatchTrace, traceEntry } from './trace.js';
 
 export type { BufferRef } from './bindgroups.js';
 export type { UniformValues } from './encode.js';
+export type { DispatchTrace } from './trace.js';
 
 // STORAGE | COPY_SRC | COPY_DST, as numbers: in Node the GPUBufferUsage global exists only once Dawn is loaded.
 export const STORAGE_USAGE = 0x80 | 0x4 | 0x8;
@@ -41,6 +49,8 @@ export class Gpu {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private profiling = false;
+  /** The dispatches recorded since startTrace(), or null when no trace is on. */
+  private traced: DispatchTrace[] | null = null;
   /** Set once the device is lost; from then on every call throws it. */
   private lostError: Error | null = null;
   /** Rejects with lostError when the device is lost (raced against every wait on the GPU). */
@@ -67,8 +77,9 @@ export class Gpu {
     return this.lostError !== null;
   }
 
-  static async create(): Promise<Gpu> {
-    const { device, report, wait } = await requestDevice();
+  /** A runtime on the device `options` hand over, or on one it requests (device.ts, GpuOptions). */
+  static async create(options: import('./device.js').GpuOptions = {}): Promise<Gpu> {
+    const { device, report, wait } = await requestDevice(options);
     return new Gpu(device, report, wait);
   }
 
@@ -84,6 +95,37 @@ export class Gpu {
 
   get isProfiling(): boolean {
     return this.profiling;
+  }
+
+  // ---- tracing --------------------------------------------------------------------------------------
+
+  /**
+   * Records every dispatch issued from now until stopTrace() (dispatches of zero workgroups, never encoded,
+   * are not recorded). One trace at a time: starting a second one is an error.
+   */
+  startTrace(): void {
+    if (this.traced) throw new Error('a dispatch trace is already on: stopTrace() it before starting another');
+    this.traced = [];
+  }
+
+  /** Ends the trace and returns its dispatches, in the order they were recorded. */
+  stopTrace(): DispatchTrace[] {
+    const t = this.traced;
+    if (!t) throw new Error('stopTrace(): no dispatch trace is on (startTrace() first)');
+    this.traced = null;
+    return t;
+  }
+
+  /** The dispatches recorded while `fn` runs (and, if it returns a promise, until it settles). */
+  async trace(fn: () => unknown): Promise<DispatchTrace[]> {
+    this.startTrace();
+    try {
+      await fn();
+    } catch (e) {
+      this.traced = null;
+      throw e;
+    }
+    return this.stopTrace();
   }
 
   // ---- recording ------------------------------------------------------------------------------------
@@ -107,7 +149,9 @@ export class Gpu {
       );
     }
     if (groups[0] * groups[1] * groups[2] === 0) return;
-    this.record({ kind: 'dispatch', spec, name: name ?? `${spec.shader}:${spec.entry}`, buffers, uniforms, groups });
+    const label = name ?? `${spec.shader}:${spec.entry}`;
+    if (this.traced) this.traced.push(traceEntry(spec, label, buffers, uniforms, groups));
+    this.record({ kind: 'dispatch', spec, name: label, buffers, uniforms, groups });
   }
 
   /** Records a write of `data` into `dst` (copied now, so the caller may reuse its array). */
