@@ -105,6 +105,16 @@ export {
 } from './ops/conv.js';
 export { avgPool2d, maxPool2d, type Pool2dOptions, type PoolGeometry, poolGeometry } from './ops/pool.js';
 export { klNormal, reparameterize } from './ops/gaussian.js';
+export {
+  JACOBI_MAX,
+  lowdinMix,
+  orientRows,
+  orthonormalize,
+  type SymEig,
+  type SymEigOptions,
+  symEig,
+} from './ops/eigen.js';
+export { fgsmPerturb } from './ops/fgsm.js';
 
 // ---- data: parsers of bytes and fixed splits (no file access) -----------------------------------------
 export * from './data/iris.js';

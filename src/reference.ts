@@ -14,7 +14,9 @@ export {
   cpuConv2dBackwardWeight,
 } from './ops/conv.js';
 export { cpuKnn, cpuPairwiseDistances } from './ops/distance.js';
+export { cpuSymEig } from './ops/eigen.js';
 export { cpuBinary, cpuBroadcast, cpuUnary } from './ops/elementwise.js';
+export { cpuFgsmPerturb } from './ops/fgsm.js';
 export { cpuKlNormal, cpuReparameterize } from './ops/gaussian.js';
 export { cpuCrossEntropy, cpuMse } from './ops/loss.js';
 export { cpuMatmul } from './ops/matmul.js';

@@ -9,3 +9,5 @@ export * from './distance.js';
 export * from './conv.js';
 export * from './pool.js';
 export * from './gaussian.js';
+export * from './eigen.js';
+export * from './fgsm.js';
