@@ -115,6 +115,18 @@ export {
   symEig,
 } from './ops/eigen.js';
 export { fgsmPerturb } from './ops/fgsm.js';
+export { pairwiseSpectralNorms, SPECTRAL_MAX, type SpectralOptions } from './ops/spectral.js';
+export {
+  jointProbabilities,
+  type ObjectiveOptions,
+  type PerplexityOptions,
+  TSNE_EPS,
+  tsneGradient,
+  tsneKernelRows,
+  tsneKlRows,
+  tsneUpdate,
+  type UpdateOptions,
+} from './ops/tsne.js';
 
 // ---- data: parsers of bytes and fixed splits (no file access) -----------------------------------------
 export * from './data/iris.js';
@@ -128,6 +140,10 @@ export * from './io/hypernet-file.js';
 export * from './analysis/figures.js';
 export { type EntropyMetric, klEntropy } from './analysis/entropy.js';
 export { digamma, EULER_GAMMA } from './analysis/special.js';
+export * from './analysis/pca.js';
+export * from './analysis/fgsm.js';
+export * from './analysis/spectral.js';
+export * from './analysis/tsne.js';
 
 // ---- models: the training loop, the weight VAEs of the Iris paper, the hypernetwork ------------------------
 export * from './models/checkpoint.js';
@@ -159,6 +175,7 @@ export * from './models/target-net.js';
 export * from './models/gauge.js';
 export * from './models/hypernet.js';
 export * from './models/hypernet-export.js';
+export * from './models/toy-mixture.js';
 // hypernet-train.ts's mean(numbers) is left out: `mean` is the op (a tensor's mean over axes).
 export {
   accuracies,

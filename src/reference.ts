@@ -22,6 +22,8 @@ export { cpuCrossEntropy, cpuMse } from './ops/loss.js';
 export { cpuMatmul } from './ops/matmul.js';
 export { cpuAvgPool2d, cpuAvgPool2dBackward, cpuMaxPool2d, cpuMaxPool2dBackward } from './ops/pool.js';
 export { cpuReduce } from './ops/reduce.js';
+export { cpuPairwiseSpectralNorms, cpuSpectralNorm } from './ops/spectral.js';
+export { cpuJointProbabilities, cpuTsneObjective } from './ops/tsne.js';
 export { cpuPermute } from './ops/shape.js';
 export { cpuLogSoftmax, cpuRowLogSumExp, cpuSoftmax } from './ops/softmax.js';
 export { cpuKlEntropy } from './analysis/entropy.js';

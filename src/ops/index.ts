@@ -11,3 +11,5 @@ export * from './pool.js';
 export * from './gaussian.js';
 export * from './eigen.js';
 export * from './fgsm.js';
+export * from './spectral.js';
+export * from './tsne.js';
