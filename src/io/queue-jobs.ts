@@ -1,0 +1,219 @@
+// The job queue's jobs as data (`weightgen zoo --shards N --queue URL`, `weightgen worker`): what a zoo
+// shard job may say, checked field by field before a worker acts on it; the producer's plan of shards; the
+// job's id; and the folder its files go to. Pure: no Redis, no BullMQ (cli/queue.ts), no training
+// (models/zoo.ts), no shard files (zoo-shards.ts).
+//
+// A queue is a door into every worker. A job is plain JSON data: a run folder named relative to the
+// worker's --root, zoo set names, a model range and the training settings; never code, a module to load,
+// or a path outside the run folder. Anything else (an unknown or missing field, a value of the wrong type
+// or out of range, a path that climbs out) is refused with a JobRefused that names the field, the value
+// and what is allowed; the worker fails that job alone and keeps running.
+
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { modelSeed, ZOO_SETS } from '../models/zoo.js';
+
+/** The BullMQ job name of a zoo shard (the only kind a worker runs). */
+export const ZOO_SHARD = 'zoo-shard';
+export const JOB_KINDS: readonly string[] = [ZOO_SHARD];
+
+/** A job a worker will not run: the message says which field was wrong and what is allowed. */
+export class JobRefused extends Error {
+  override name = 'JobRefused';
+}
+
+/** Models [first, first + count) of each named set, trained as one population per set. */
+export interface ZooShardJob {
+  version: string; // the weightgen version of the producer; a worker runs only its own version's jobs
+  run: string; // the run folder, relative to the worker's --root (the shared volume)
+  sets: string[]; // names of ZOO_SETS, in that order
+  models: number; // models per set in the whole zoo
+  first: number;
+  count: number;
+  shard: number; // this shard's index, 0..shards-1 (for messages)
+  shards: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number; // the run's seed (modelSeed)
+}
+
+const MODEL_LIMIT = 2 ** 20; // modelSeed's model indices
+const SEED_LIMIT = 2 ** 28; // modelSeed's run seeds
+const RUN_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/; // one folder name: no '.', '..', slash or space
+export const RUN_RULE =
+  "a relative path of folder names made of letters, digits, '.', '_' and '-' (no leading '/', no '.' or '..', at most 200 characters)";
+
+type Check = (v: unknown) => string | null; // null: fine; else what is wrong
+
+const int =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? null
+      : `expected an integer in ${min}..${max}`;
+
+const SET_NAMES = ZOO_SETS.map((s) => s.name);
+
+/** Every field of a job, in the order of the canonical form (the job id hashes that form). */
+const FIELDS: Record<keyof ZooShardJob, Check> = {
+  version: (v) => (typeof v === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(v) ? null : 'expected a version string'),
+  run: (v) => (typeof v === 'string' && runPathProblem(v) === null ? null : `expected ${RUN_RULE}`),
+  sets: (v) => {
+    const want = `expected a list of distinct zoo set names, in the order ${SET_NAMES.join(', ')}`;
+    if (!Array.isArray(v) || v.length < 1 || v.length > SET_NAMES.length) return want;
+    const at = v.map((s) => (typeof s === 'string' ? SET_NAMES.indexOf(s) : -1));
+    return at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1]!)) ? null : want;
+  },
+  models: int(1, MODEL_LIMIT),
+  first: int(0, MODEL_LIMIT - 1),
+  count: int(1, MODEL_LIMIT),
+  shard: int(0, MODEL_LIMIT - 1),
+  shards: int(1, MODEL_LIMIT),
+  epochs: int(1, 1_000_000),
+  batch: int(1, 100), // the training set has 100 rows
+  lr: (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 10 ? null : 'expected a number > 0 and <= 10',
+  seed: int(0, SEED_LIMIT - 1),
+};
+const FIELD_NAMES = Object.keys(FIELDS) as (keyof ZooShardJob)[];
+
+/** A value as it appears in a message: short, on one line. */
+function shown(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Why `run` is not an allowed run folder name, or null. */
+export function runPathProblem(run: string): string | null {
+  if (run.length === 0 || run.length > 200) return `${run.length} characters`;
+  if (isAbsolute(run) || run.includes('\\')) return 'not a relative POSIX path';
+  const parts = run.split('/');
+  if (parts.length > 16) return 'more than 16 folders deep';
+  const bad = parts.find((p) => !RUN_PATTERN.test(p));
+  return bad === undefined ? null : `the part ${shown(bad)} is not a plain folder name`;
+}
+
+/**
+ * The job in `data`, checked: exactly the fields of ZooShardJob with values of their type and range, a
+ * model range inside the zoo and a shard index inside the plan. Throws JobRefused otherwise.
+ */
+export function validateZooShardJob(data: unknown): ZooShardJob {
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    Array.isArray(data) ||
+    Object.getPrototypeOf(data) !== Object.prototype
+  ) {
+    throw new JobRefused(`a ${ZOO_SHARD} job's data must be a JSON object; got ${shown(data)}`);
+  }
+  const keys = Object.keys(data);
+  const unknown = keys.filter((k) => !(FIELD_NAMES as string[]).includes(k));
+  if (unknown.length) {
+    throw new JobRefused(
+      `unknown field ${unknown.map((k) => `'${k}'`).join(', ')} (a ${ZOO_SHARD} job has: ${FIELD_NAMES.join(', ')})`,
+    );
+  }
+  const record = data as Record<string, unknown>;
+  for (const f of FIELD_NAMES) {
+    if (!Object.hasOwn(record, f))
+      throw new JobRefused(`missing field '${f}' (a ${ZOO_SHARD} job has: ${FIELD_NAMES.join(', ')})`);
+    const problem = FIELDS[f](record[f]);
+    if (problem) throw new JobRefused(`field '${f}': ${shown(record[f])} is not allowed; ${problem}`);
+  }
+  const job = canonical(record as unknown as ZooShardJob);
+  if (job.first + job.count > job.models) {
+    throw new JobRefused(
+      `models ${job.first}..${job.first + job.count - 1} are outside the zoo of ${job.models} (fields first, count, models)`,
+    );
+  }
+  if (job.shard >= job.shards || job.shards > job.models) {
+    throw new JobRefused(
+      `shard ${job.shard} of ${job.shards} in a zoo of ${job.models}: expected shard < shards <= models`,
+    );
+  }
+  modelSeed(1, job.first + job.count - 1, job.seed); // in range by the checks above; throws if not
+  return job;
+}
+
+/** A copy with the fields in their canonical order (a fresh object: nothing of the input's is kept). */
+function canonical(job: ZooShardJob): ZooShardJob {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELD_NAMES) out[f] = f === 'sets' ? [...job.sets] : job[f];
+  return out as unknown as ZooShardJob;
+}
+
+/** What a sharded zoo is: the same settings as `weightgen iris zoo` (ZOO_TRAINING for batch and lr). */
+export interface ZooPlan {
+  version: string;
+  run: string;
+  sets: string[];
+  models: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+}
+
+/** The zoo as `shards` jobs of contiguous model ranges whose sizes differ by at most one, checked. */
+export function planZooShards(plan: ZooPlan, shards: number): ZooShardJob[] {
+  if (!Number.isInteger(shards) || shards < 1 || shards > plan.models) {
+    throw new JobRefused(`${shards} shards of a zoo of ${plan.models} models: expected 1..${plan.models} shards`);
+  }
+  const base = Math.floor(plan.models / shards);
+  const extra = plan.models % shards;
+  const jobs: ZooShardJob[] = [];
+  let first = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    const count = base + (shard < extra ? 1 : 0);
+    jobs.push(validateZooShardJob({ ...plan, sets: [...plan.sets], first, count, shard, shards }));
+    first += count;
+  }
+  return jobs;
+}
+
+/** The job's id in the queue: a hash of its canonical form, so enqueuing the same shard twice adds it once. */
+export function zooJobId(job: ZooShardJob): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify(canonical(job)))
+    .digest('hex');
+  return `${ZOO_SHARD}-${hash.slice(0, 24)}`;
+}
+
+/** "shard 2/4 (models 6..11 of real, real2)" */
+export function describeShard(job: ZooShardJob): string {
+  return `shard ${job.shard + 1}/${job.shards} (models ${job.first}..${job.first + job.count - 1} of ${job.sets.join(', ')})`;
+}
+
+/** The shard's file, relative to its run folder. */
+export function shardFileName(job: Pick<ZooShardJob, 'first' | 'count'>): string {
+  const pad = (n: number) => String(n).padStart(7, '0');
+  return `zoo-shards/models-${pad(job.first)}-${pad(job.first + job.count - 1)}.safetensors`;
+}
+
+/**
+ * The run folder `run` under `root`, as an absolute path that is inside root: the name is checked
+ * (runPathProblem), and so is where its deepest existing part really is, so that a symbolic link inside the
+ * shared volume cannot lead a job out of it. Throws JobRefused.
+ */
+export function resolveRunFolder(root: string, run: string): string {
+  const problem = runPathProblem(run);
+  if (problem) throw new JobRefused(`run folder ${shown(run)}: ${problem}; expected ${RUN_RULE}`);
+  const base = resolve(root);
+  const dir = resolve(base, run);
+  let existing = dir;
+  while (!existsSync(existing) && existing !== base) existing = dirname(existing);
+  const real = existsSync(existing) ? realpathSync(existing) : existing;
+  const realBase = existsSync(base) ? realpathSync(base) : base;
+  const rel = relative(realBase, real);
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+    throw new JobRefused(`run folder ${shown(run)} leads to ${real}, outside ${realBase} (a symbolic link?); refused`);
+  }
+  return join(base, run);
+}

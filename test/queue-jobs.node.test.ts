@@ -1,0 +1,253 @@
+// The job queue's jobs as data (src/io/queue-jobs.ts), its URLs (queue-connection.ts) and the shard files
+// (zoo-shards.ts), without Redis or a GPU: every field of a job is checked and a hostile one refused with
+// a message naming it; a plan's shards tile the zoo; shard files round-trip and merge into whole sets.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseQueueUrl, redactUrl } from '../src/io/queue-connection.js';
+import {
+  JobRefused,
+  planZooShards,
+  resolveRunFolder,
+  shardFileName,
+  validateZooShardJob,
+  type ZooPlan,
+  type ZooShardJob,
+  zooJobId,
+} from '../src/io/queue-jobs.js';
+import { mergeShards, readShard, type ShardPart, writeShard } from '../src/io/zoo-shards.js';
+import { VERSION } from '../src/version.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weightgen-queue-jobs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const plan: ZooPlan = {
+  version: VERSION,
+  run: 'runs/zoo',
+  sets: ['real', 'real2'],
+  models: 10,
+  epochs: 3,
+  batch: 16,
+  lr: 0.005,
+  seed: 0,
+};
+
+/** The JobRefused message of validating `data` (fails the test if it is accepted). */
+function refusal(data: unknown): string {
+  try {
+    validateZooShardJob(data);
+  } catch (e) {
+    expect(e).toBeInstanceOf(JobRefused);
+    return (e as Error).message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(data)}`);
+}
+
+describe('zoo shard jobs', () => {
+  it('a plan tiles the zoo with near-equal ranges, every job valid, with distinct stable ids', () => {
+    for (const [models, shards] of [
+      [10, 1],
+      [10, 3],
+      [10, 10],
+      [24, 4],
+      [500, 7],
+    ] as const) {
+      const jobs = planZooShards({ ...plan, models }, shards);
+      expect(jobs).toHaveLength(shards);
+      let next = 0;
+      for (const [i, j] of jobs.entries()) {
+        expect([j.first, j.shard, j.shards, j.models]).toEqual([next, i, shards, models]);
+        expect(j.count === Math.floor(models / shards) || j.count === Math.ceil(models / shards)).toBe(true);
+        next += j.count;
+        // through JSON, as a worker sees it, the job is accepted as it is
+        expect(validateZooShardJob(JSON.parse(JSON.stringify(j)))).toEqual(j);
+      }
+      expect(next).toBe(models);
+      const ids = jobs.map(zooJobId);
+      expect(new Set(ids).size).toBe(shards);
+      for (const id of ids) expect(id).toMatch(/^zoo-shard-[0-9a-f]{24}$/); // BullMQ: no ':', not an integer
+      expect(planZooShards({ ...plan, models }, shards).map(zooJobId)).toEqual(ids);
+    }
+    expect(() => planZooShards(plan, 11)).toThrow(/11 shards of a zoo of 10 models: expected 1\.\.10 shards/);
+    expect(() => planZooShards(plan, 0)).toThrow(JobRefused);
+  });
+
+  it('the id depends on the settings, not on the order of the fields', () => {
+    const j = planZooShards(plan, 2)[1]!;
+    const reversed = Object.fromEntries(Object.entries(j).reverse()) as unknown as ZooShardJob;
+    expect(zooJobId(reversed)).toBe(zooJobId(j));
+    expect(zooJobId({ ...j, epochs: 4 })).not.toBe(zooJobId(j));
+    expect(zooJobId({ ...j, seed: 1 })).not.toBe(zooJobId(j));
+  });
+
+  const job = planZooShards(plan, 2)[1]!; // models 5..9
+  const cases: [string, unknown, RegExp][] = [
+    ['a string', 'rm -rf /', /data must be a JSON object; got "rm -rf \/"/],
+    ['null', null, /must be a JSON object; got null/],
+    ['an array', [job], /must be a JSON object/],
+    ['code in an extra field', { ...job, code: "require('child_process')" }, /unknown field 'code'/],
+    [
+      '__proto__',
+      JSON.parse(`{"__proto__": {"polluted": 1}, ${JSON.stringify(job).slice(1)}`),
+      /unknown field '__proto__'/,
+    ],
+    ['constructor', { ...job, constructor: 'x' }, /unknown field 'constructor'/],
+    ['a missing field', { ...job, seed: undefined }, /field 'seed': undefined is not allowed/],
+    ['a deleted field', (({ lr: _, ...rest }) => rest)(job), /missing field 'lr'/],
+    [
+      'a path that climbs out',
+      { ...job, run: '../../etc' },
+      /field 'run': "\.\.\/\.\.\/etc" is not allowed; expected a relative path/,
+    ],
+    ['a climb in the middle', { ...job, run: 'runs/../../etc' }, /field 'run'/],
+    ['an absolute path', { ...job, run: '/etc/cron.d' }, /field 'run'/],
+    ['a hidden folder', { ...job, run: 'runs/.ssh' }, /field 'run'/],
+    ['a backslash', { ...job, run: 'runs\\..\\x' }, /field 'run'/],
+    ['a space', { ...job, run: 'runs/a b' }, /field 'run'/],
+    ['an empty run', { ...job, run: '' }, /field 'run'/],
+    ['a long run', { ...job, run: 'a'.repeat(201) }, /field 'run'/],
+    ['a run that is not a string', { ...job, run: ['runs'] }, /field 'run'/],
+    ['an unknown set', { ...job, sets: ['real', 'evil'] }, /field 'sets': \["real","evil"\] is not allowed/],
+    ['a set twice', { ...job, sets: ['real', 'real'] }, /field 'sets'/],
+    ['sets out of order', { ...job, sets: ['real2', 'real'] }, /field 'sets'/],
+    ['no set', { ...job, sets: [] }, /field 'sets'/],
+    ['sets as a string', { ...job, sets: 'real' }, /field 'sets'/],
+    [
+      'a fractional count',
+      { ...job, count: 1.5 },
+      /field 'count': 1\.5 is not allowed; expected an integer in 1\.\.1048576/,
+    ],
+    ['a count as text', { ...job, count: '5' }, /field 'count': "5"/],
+    ['a huge count', { ...job, count: 1e9 }, /field 'count'/],
+    ['a range past the zoo', { ...job, count: 6 }, /models 5\.\.10 are outside the zoo of 10/],
+    ['a shard past the plan', { ...job, shard: 2 }, /shard 2 of 2 in a zoo of 10/],
+    ['zero epochs', { ...job, epochs: 0 }, /field 'epochs'/],
+    ['infinite epochs', { ...job, epochs: Number.POSITIVE_INFINITY }, /field 'epochs'/],
+    ['a batch larger than the data', { ...job, batch: 101 }, /field 'batch'/],
+    ['a zero learning rate', { ...job, lr: 0 }, /field 'lr': 0 is not allowed; expected a number > 0 and <= 10/],
+    ['a NaN learning rate', { ...job, lr: Number.NaN }, /field 'lr'/],
+    ['a seed past modelSeed', { ...job, seed: 2 ** 28 }, /field 'seed'/],
+    ['a negative seed', { ...job, seed: -1 }, /field 'seed'/],
+    ['a version with a command', { ...job, version: '1; rm -rf /' }, /field 'version'/],
+  ];
+  for (const [what, data, message] of cases) {
+    it(`refuses ${what}, naming the field`, () => {
+      expect(refusal(data)).toMatch(message);
+    });
+  }
+
+  it('a message shows a long hostile value cut short', () => {
+    const msg = refusal({ ...job, run: `${'x/'.repeat(5000)}y` });
+    expect(msg.length).toBeLessThan(400);
+  });
+});
+
+describe('run folders under the root', () => {
+  it('resolves a run folder inside the root, and refuses one a symbolic link leads out of', () => {
+    const root = join(dir, 'root');
+    mkdirSync(join(root, 'runs'), { recursive: true });
+    expect(resolveRunFolder(root, 'runs/zoo')).toBe(join(root, 'runs/zoo'));
+    symlinkSync(tmpdir(), join(root, 'runs/out'));
+    expect(() => resolveRunFolder(root, 'runs/out/zoo')).toThrow(/leads to .*, outside .*symbolic link/);
+    symlinkSync(join(root, 'runs'), join(root, 'inside'));
+    expect(resolveRunFolder(root, 'inside/zoo')).toBe(join(root, 'inside/zoo')); // a link within the root is fine
+    expect(() => resolveRunFolder(root, '../x')).toThrow(JobRefused);
+  });
+});
+
+describe('queue URLs', () => {
+  it('reads redis:// and rediss:// with user, password and database', () => {
+    expect(parseQueueUrl('redis://127.0.0.1:6400')).toEqual({
+      host: '127.0.0.1',
+      port: 6400,
+      db: 0,
+      maxRetriesPerRequest: null,
+    });
+    expect(parseQueueUrl('rediss://weights:p%40ss@redis.example:6380/2')).toEqual({
+      host: 'redis.example',
+      port: 6380,
+      db: 2,
+      username: 'weights',
+      password: 'p@ss',
+      tls: { servername: 'redis.example' },
+      maxRetriesPerRequest: null,
+    });
+    expect(parseQueueUrl('redis://:secret@[::1]')).toMatchObject({ host: '::1', port: 6379, password: 'secret' });
+    expect(parseQueueUrl('rediss://10.0.0.5:6380').tls).toEqual({});
+  });
+
+  it('refuses other URLs, never printing the password', () => {
+    expect(() => parseQueueUrl('http://x:secret@host:80')).toThrow(/the scheme http: is not Redis's/);
+    expect(() => parseQueueUrl('redis://x:secret@host:80/db')).toThrow(/the database 'db' is not a number/);
+    expect(() => parseQueueUrl('redis://host?tls=1')).toThrow(/query/);
+    expect(() => parseQueueUrl('localhost:6379')).toThrow(/expected redis:\/\//);
+    for (const bad of ['http://x:secret@host:80', 'redis://x:secret@host:80/db']) {
+      try {
+        parseQueueUrl(bad);
+      } catch (e) {
+        expect((e as Error).message).not.toMatch(/secret/);
+      }
+    }
+    expect(redactUrl('redis://user:secret@host:1/0')).toBe('redis://user:***@host:1/0');
+    expect(redactUrl('redis://host:1')).toBe('redis://host:1');
+  });
+});
+
+describe('shard files', () => {
+  /** Made-up trained parts: model g of set s holds values 1000 s + 100 g + k. */
+  const parts = (j: ZooShardJob): Record<string, ShardPart> =>
+    Object.fromEntries(
+      j.sets.map((name, s) => {
+        const P = name === 'real' ? 15 : 43;
+        const v = Float32Array.from(
+          { length: j.count * P },
+          (_, i) => 1000 * s + 100 * (j.first + Math.floor(i / P)) + (i % P),
+        );
+        const acc = Float32Array.from({ length: j.count }, (_, g) => (j.first + g) / 100);
+        return [name, { vectors: v, testAccuracy: acc }];
+      }),
+    );
+
+  it('a shard file round-trips; one made for another job is refused, naming the file', () => {
+    const run = join(dir, 'shards-a');
+    const [j0] = planZooShards(plan, 3);
+    expect(readShard(run, j0!)).toBeNull();
+    const path = writeShard(run, j0!, parts(j0!));
+    expect(path).toBe(join(run, shardFileName(j0!)));
+    expect(readShard(run, j0!)).toEqual(parts(j0!));
+    expect(() => readShard(run, { ...j0!, epochs: 4 })).toThrow(
+      /models-0000000-0000003\.safetensors was made for another job/,
+    );
+  });
+
+  it('a plan merges into whole sets, each model from its one shard; a missing shard is named', () => {
+    const run = join(dir, 'shards-b');
+    const jobs = planZooShards(plan, 3);
+    for (const j of jobs.slice(0, 2)) writeShard(run, j, parts(j));
+    expect(() => mergeShards(run, jobs)).toThrow(
+      /1 of 3 shards are not in .* yet \(zoo-shards\/models-0000007-0000009/,
+    );
+    writeShard(run, jobs[2]!, parts(jobs[2]!));
+    const whole = planZooShards(plan, 1)[0]!; // the same zoo as one shard: the reference
+    const merged = mergeShards(run, jobs);
+    expect(Object.keys(merged)).toEqual(['real.weights', 'real.test_accuracy', 'real2.weights', 'real2.test_accuracy']);
+    const ref = parts(whole);
+    expect(merged['real.weights']!.shape).toEqual([10, 15]);
+    expect(merged['real2.weights']!.data).toEqual(ref.real2!.vectors);
+    expect(merged['real.test_accuracy']!.data).toEqual(ref.real!.testAccuracy);
+    // a plan whose ranges overlap or leave a gap is refused: a model would be counted twice or lost
+    const overlap = [jobs[0]!, { ...jobs[1]!, first: jobs[1]!.first - 1 }, jobs[2]!];
+    expect(() => mergeShards(run, overlap)).toThrow(/do not tile models 0\.\.9/);
+    expect(() => mergeShards(run, [jobs[0]!, jobs[2]!])).toThrow(/do not tile/);
+    expect(() => mergeShards(run, jobs.slice(0, 2))).toThrow(/end at model 6 of 10/);
+  });
+
+  it('a corrupt shard file is an error naming it', () => {
+    const run = join(dir, 'shards-c');
+    const [j0] = planZooShards(plan, 2);
+    mkdirSync(join(run, 'zoo-shards'), { recursive: true });
+    writeFileSync(join(run, shardFileName(j0!)), 'not a safetensors file');
+    expect(() => readShard(run, j0!)).toThrow(/models-0000000-0000004\.safetensors: not a valid safetensors file/);
+  });
+});
