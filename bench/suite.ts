@@ -5,6 +5,7 @@ import type { Case } from './case.js';
 import { adamCase, crossEntropyCase, matmulCase } from './cases.js';
 import { CONV_LAYERS, convCase, convMissing } from './cases-conv.js';
 import { addTorchPeer, hypernetStepCase } from './cases-hypernet.js';
+import { capturedHypernetStepCase, capturedVaeStepCase } from './cases-capture.js';
 import { vaeStepCase } from './cases-train.js';
 import { candidateMatmul, CANDIDATE } from './matmul-variants.js';
 
@@ -40,6 +41,7 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
     );
   }
   cases.push(crossEntropyCase(1024, 10, false), crossEntropyCase(1024, 10, true), adamCase(633_640), vaeStepCase(32));
+  cases.push(capturedVaeStepCase(32));
   const missing = convMissing();
   if (missing) skipped.push(`conv2d cases skipped: ${missing}`);
   else {
@@ -48,7 +50,7 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
   }
   // the cpu preset's batch and the paper's (there TF.js takes the step at 4 of the 32 networks, scaled: its
   // WebGPU side needs minutes per step on a CPU adapter)
-  cases.push(hypernetStepCase(8, 8), hypernetStepCase(32, 32, 4));
+  cases.push(hypernetStepCase(8, 8), capturedHypernetStepCase(8, 8), hypernetStepCase(32, 32, 4));
   const keep = (c: Case) => !o.only.length || o.only.some((s) => `${c.op} ${c.shape}`.includes(s));
   const kept = cases.filter(keep);
   addTorchPeer(kept, o.quick); // Node: times bench/hypernet_torch.py now, for the hypernet rows' notes

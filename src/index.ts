@@ -144,6 +144,7 @@ export * from './analysis/pca.js';
 export * from './analysis/fgsm.js';
 export * from './analysis/spectral.js';
 export * from './analysis/tsne.js';
+export * from './analysis/memorisation.js';
 
 // ---- models: the training loop, the weight VAEs of the Iris paper, the hypernetwork ------------------------
 export * from './models/checkpoint.js';
@@ -176,6 +177,9 @@ export * from './models/gauge.js';
 export * from './models/hypernet.js';
 export * from './models/hypernet-export.js';
 export * from './models/toy-mixture.js';
+export * from './models/kde.js';
+export * from './models/samplers.js';
+export * from './models/finetune.js';
 // hypernet-train.ts's mean(numbers) is left out: `mean` is the op (a tensor's mean over axes).
 export {
   accuracies,

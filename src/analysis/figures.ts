@@ -16,3 +16,19 @@ export { type HistogramBar, histogramBars, type HistogramOptions, histogramSpec 
 export { type ImageGridOptions, imageGrid } from './figures-image.js';
 export { type LineOptions, type LineSeries, lineSpec } from './figures-line.js';
 export { type ScatterOptions, type ScatterPoint, scatterSpec } from './figures-scatter.js';
+// the hypernetwork paper's analyses (figures-hypernet.ts), and panels side by side (figures-panels.ts)
+export {
+  accuracyHistogramSpec,
+  type DiversityValues,
+  diversitySpec,
+  fgsmSpec,
+  filterGrid,
+  PATH_NAMES,
+  type PcaValues,
+  pathsSpec,
+  pcaSpec,
+  RULE_NAMES,
+  type RunValues,
+  ensemblesSpec,
+} from './figures-hypernet.js';
+export { panelsSpec } from './figures-panels.js';

@@ -6,8 +6,10 @@
 // Adding a command: add an entry to COMMANDS with defineCommand (its flags' values are then typed), then a
 // case in main.ts that calls parseCommand(name, argv) and runs it.
 
+import { TOY } from '../models/toy-mixture.js';
 import { ZOO_TRAINING } from '../models/zoo.js';
 import { type CommandSpec, commandHelp, defineCommand, nearest, UsageError } from './parser.js';
+import { QUEUE_COMMANDS } from './queue-args.js';
 
 export {
   allowedText,
@@ -79,11 +81,13 @@ export const COMMANDS = {
     notes: [
       'every step resumes from what DIR holds, after checking (manifest.json) that it was made with the same',
       'settings; it refuses, naming both, when they differ: use another --run or --restart STEP',
+      'fine-tuning from sampled weights, and the memorisation check: weightgen iris finetune --run DIR (--help)',
+      'Figure 3 redone (t-SNE of the networks): weightgen iris tsne --run DIR (--help)',
     ],
   }),
   hypernet: defineCommand({
     summary: 'the hypernetwork paper on MNIST: train, sample networks, evaluate them and their ensembles',
-    steps: { choices: ['train', 'sample', 'eval', 'all'], default: 'all' },
+    steps: { choices: ['train', 'sample', 'eval', 'all', 'export'], default: 'all' },
     flags: {
       run: { type: 'string', default: 'runs/hypernet', value: 'DIR', help: 'the run folder' },
       preset: {
@@ -139,12 +143,191 @@ export const COMMANDS = {
         value: 'STEP',
         help: 'delete what the run folder holds for STEP (train: and all that came from it), then run',
       },
+      out: {
+        type: 'string',
+        value: 'FILE',
+        help: 'the file export writes: the trained hypernetwork for samplers (parameters, batch-norm statistics)',
+        steps: ['export'],
+      },
     },
-    notes: ['paper scale: --preset paper --networks 4000 --images 10000 --ensemble 200 (for a GPU)'],
+    notes: [
+      'paper scale: --preset paper --networks 4000 --images 10000 --ensemble 200 (for a GPU)',
+      "the paper's analyses of a trained run: weightgen hypernet analyze NAME --run DIR (`weightgen hypernet analyze --help`)",
+    ],
+  }),
+  ...QUEUE_COMMANDS, // zoo, worker (queue-args.ts)
+  'toy-mixture': defineCommand({
+    summary: "the hypernetwork paper's toy problem: a 1-D curve through a 2-D Gaussian mixture's peaks, drawn",
+    flags: {
+      run: { type: 'string', default: 'runs/toy-mixture', value: 'DIR', help: 'the run folder' },
+      seed: { type: 'int', default: 0, min: 0, max: SEED_MAX, help: 'random seed (the mixture, the weights, every z)' },
+      steps: {
+        type: 'int',
+        default: TOY.steps,
+        min: 1,
+        help: `training steps (above ${TOY.every}, a multiple of ${TOY.every})`,
+      },
+    },
+    notes: ['resumes from what DIR holds when its settings match (manifest.json), and refuses when they differ'],
   }),
   info: defineCommand({ summary: 'print the WebGPU adapter in use', flags: {} }),
   help: defineCommand({ summary: 'this text (`weightgen <command> --help`: one command)', flags: {} }),
 } satisfies Record<string, CommandSpec>;
+
+/** `weightgen hypernet analyze NAME`: a command within `hypernet` (main.ts routes it; hypernet-analyze.ts runs it). */
+export const HYPERNET_ANALYZE = defineCommand({
+  summary: "the hypernetwork paper's analyses of a trained run folder, into DIR/analyses/ (NAME.json and its figure)",
+  steps: { choices: ['accuracy', 'ensembles', 'paths', 'filters', 'diversity', 'pca', 'fgsm', 'report'] },
+  flags: {
+    run: {
+      type: 'string',
+      default: 'runs/hypernet',
+      value: 'DIR',
+      help: 'the trained run folder (its manifest gives the settings)',
+    },
+    compare: {
+      type: 'string',
+      value: 'DIR',
+      help: 'a second trained run on the same figure (e.g. lambda 1e5 beside 1e3)',
+      steps: ['accuracy', 'diversity'],
+    },
+    scale: {
+      type: 'choice',
+      choices: ['default', 'paper'],
+      default: 'default',
+      help: "the sizes: default (minutes on a CPU adapter; a test-set slice, fewer networks), paper (the paper's, for a GPU)",
+    },
+    images: {
+      type: 'int',
+      min: 1,
+      max: 10_000,
+      help: 'test images (the first N; overrides the scale)',
+      steps: ['accuracy', 'ensembles', 'paths', 'diversity'],
+    },
+    networks: { type: 'int', min: 2, help: 'networks per run (overrides the scale)', steps: ['accuracy', 'diversity'] },
+    ensembles: { type: 'int', min: 1, help: 'disjoint ensembles (overrides the scale)', steps: ['ensembles'] },
+    'ensemble-size': {
+      type: 'int',
+      min: 1,
+      help: 'the largest ensemble: sizes 1 .. N (overrides the scale)',
+      steps: ['ensembles'],
+    },
+    pairs: { type: 'int', min: 1, help: 'pairs (z1, z2) (overrides the scale)', steps: ['paths'] },
+    points: {
+      type: 'int',
+      min: 2,
+      help: 'points along each path, t from 0 to 1 (overrides the scale)',
+      steps: ['paths'],
+    },
+    samples: { type: 'int', min: 1, max: 4096, help: 'samples of z (overrides the scale)', steps: ['filters'] },
+    filter: { type: 'int', min: 0, help: 'which first-layer filter (default 0)', steps: ['filters', 'pca'] },
+    'pca-networks': {
+      type: 'int',
+      min: 2,
+      max: 4096,
+      help: 'networks whose weights PCA analyses (overrides the scale)',
+      steps: ['pca'],
+    },
+    'attack-images': {
+      type: 'int',
+      min: 1,
+      max: 10_000,
+      help: 'test images attacked (the first N the attacked network gets right; overrides the scale)',
+      steps: ['fgsm'],
+    },
+    members: { type: 'int', min: 1, help: 'networks in the attacked ensemble (overrides the scale)', steps: ['fgsm'] },
+  },
+  notes: [
+    'default scale: 500 test images; 20 networks per run; 5 ensembles of up to 10; 3 pairs x 11 points;',
+    '  PCA of 200 networks; the attack on 100 test images against 10 networks',
+    'paper scale: 10,000 test images; 200 networks; 20 ensembles of up to 200; 10 pairs x 40 points;',
+    "  PCA of 1,000 networks; the attack on 10,000 test images against 100 networks (the paper's)",
+    'network i is net<i> of `hypernet sample` (the same noise); report: DIR/analyses/report.html',
+  ],
+});
+
+/** `weightgen iris tsne`: a command within `iris` (main.ts routes it; iris-tsne.ts runs it). */
+export const IRIS_TSNE = defineCommand({
+  summary:
+    "Figure 3 of the weight-VAE paper, redone: t-SNE of a finished run's networks (R1, S1, G1; R2, G2) on " +
+    'spectral-norm distances in raw weight space, on the GPU',
+  flags: {
+    run: {
+      type: 'string',
+      default: 'runs/iris',
+      value: 'DIR',
+      help: 'the run folder with zoo.safetensors and generated.safetensors (its manifest gives the settings)',
+    },
+    networks: {
+      type: 'int',
+      default: 25,
+      min: 2,
+      max: 100_000,
+      help: "networks of each set, evenly spaced (every 20th of 500, as the paper's code)",
+    },
+    perplexity: {
+      type: 'number',
+      default: 17,
+      above: 0,
+      max: 10_000,
+      help: "t-SNE's perplexity (the paper's code: 17); less than the networks of a figure",
+    },
+    iterations: {
+      type: 'int',
+      default: 1000,
+      min: 250,
+      max: 1_000_000,
+      help: "t-SNE's iterations (scikit-learn's n_iter)",
+    },
+    seed: { type: 'int', default: 0, min: 0, max: SEED_MAX, help: "seed of t-SNE's random initial embedding" },
+    'paper-variant': {
+      type: 'boolean',
+      help: "also tsne-paper.svg: the paper's code's choices (G1 in the VAE's [0, 1] space, distance rows as features)",
+    },
+    restart: {
+      type: 'boolean',
+      help: "delete the run folder's t-SNE files first (other settings are refused otherwise)",
+    },
+  },
+  notes: [
+    'M2 distance: the sum over both layers of ||[W|b]_i - [W|b]_j||_2, hidden units in canonical order',
+    'writes DIR/tsne.json (points, KL, trustworthiness, mean distances between sets), tsne-m1.svg, tsne-m2.svg (.png)',
+  ],
+});
+
+/** `weightgen iris finetune`: a command within `iris` (main.ts routes it; iris-finetune.ts runs it). */
+export const IRIS_FINETUNE = defineCommand({
+  summary:
+    "fine-tune networks sampled from a finished run's VAEs (the hyper-representations paper's samplers and " +
+    'baselines), and check them for copies of the zoo',
+  flags: {
+    run: {
+      type: 'string',
+      default: 'runs/iris',
+      value: 'DIR',
+      help: 'the finished run folder (its manifest gives the settings)',
+    },
+    samples: { type: 'int', default: 500, min: 2, max: 2 ** 19, help: 'networks per sampler and per VAE' },
+    epochs: {
+      type: 'int',
+      default: 50,
+      min: 1,
+      max: 100_000,
+      help: 'fine-tuning epochs: test accuracy at 0, 1, 5, 25, 50 up to it, and at the last',
+    },
+    seed: { type: 'int', default: 0, min: 0, max: 2 ** 28 - 1, help: 'random seed of the samplers and batch orders' },
+    bandwidth: {
+      type: 'number',
+      above: 0,
+      max: 100,
+      help: "the KDEs' bandwidth factor (default: Scott's rule n^(-1/(d+4)), as scipy's gaussian_kde)",
+    },
+  },
+  notes: [
+    'samplers: prior, S_U, S_KDE, S_KDE30, S_Neigh (latent); baselines: B_T, B_F, B_KDE30 (src/models/samplers.ts)',
+    'writes DIR/finetune.json, .md, .svg, memorisation.svg and finetune.safetensors; records them in manifest.json',
+  ],
+});
 
 export type CommandName = keyof typeof COMMANDS;
 

@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { histogramSpec, lineSpec } from '../analysis/figures.js';
 import type { MnistSplit } from '../data/mnist.js';
 import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
-import { readSafetensors, writeJson, writeSafetensors } from '../io/files.js';
-import { RunManifest, type Settings } from '../io/manifest.js';
+import { readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
+import { encodeHypernetFile } from '../io/hypernet-file.js';
+import { RunManifest, type Settings, settingsDiff } from '../io/manifest.js';
 import { loadMnist } from '../io/mnist-files.js';
 import { writeFigure } from '../io/render.js';
 import type { SafeTensor } from '../io/safetensors.js';
@@ -50,11 +51,12 @@ export interface HypernetOptions {
   evalImages: number; // test images they classify (the first ones)
   ensemble: number; // members per ensemble (disjoint ensembles drawn from the evaluated networks)
   restart?: HypernetStep;
+  out?: string; // export: the file to write
   /** Any preset value changed (for tests and experiments; recorded in the manifest like the rest). */
   tune?: Partial<HypernetPreset>;
 }
 
-const CKPT = 'hypernet.ckpt.safetensors';
+export const CKPT = 'hypernet.ckpt.safetensors';
 const LOG = 'train-log.jsonl';
 const SAMPLES = 'samples.safetensors';
 const EVAL = 'eval.json';
@@ -186,7 +188,7 @@ function trainingSpec(h: HypernetProgress[]) {
 }
 
 /** The trained hypernetwork from a finished checkpoint. */
-function loadTrained(o: HypernetOptions): Hypernet {
+export function loadTrained(o: HypernetOptions): Hypernet {
   const p = hypernetPreset(o);
   const path = join(o.run, CKPT);
   const state = fileCheckpointer(path, 1).load();
@@ -207,7 +209,7 @@ function loadTrained(o: HypernetOptions): Hypernet {
 }
 
 /** Fresh noise for sampling and evaluation: its own stream, apart from training's. */
-function freshNoise(o: HypernetOptions, n: number, purpose: number) {
+export function freshNoise(o: HypernetOptions, n: number, purpose: number) {
   return new Rng(o.seed * 16 + purpose + 1).uniform([n, MNIST_HYPERNET.noise], -1, 1);
 }
 
@@ -317,4 +319,31 @@ export async function hypernetAll(o: HypernetOptions): Promise<void> {
   const manifest = openRun(o);
   await hypernetTrain(o, manifest);
   await hypernetEval(o, manifest);
+}
+
+/**
+ * `hypernet export --out FILE`: the trained hypernetwork as one safetensors file for samplers (the browser
+ * demo): parameters and batch norm's running statistics, the settings in the metadata (src/io/hypernet-file.ts).
+ * Only the checkpoint's settings are checked; nothing in the run folder changes.
+ */
+export async function hypernetExport(o: HypernetOptions): Promise<void> {
+  if (!o.out) throw new Error('hypernet export: --out FILE is needed: the file to write the hypernetwork to');
+  const settings = settingsOf(o).train;
+  const made = RunManifest.open(o.run).entry(CKPT);
+  const diff = made ? settingsDiff(made.settings, settings) : [];
+  if (diff.length) {
+    throw new Error(
+      `${join(o.run, CKPT)} was trained with other settings: ${diff.join('; ')}; give export the options ` +
+        `it was trained with (${join(o.run, 'manifest.json')} records them)`,
+    );
+  }
+  const net = loadTrained(o);
+  let bytes: Uint8Array;
+  try {
+    bytes = await encodeHypernetFile(net, settings);
+  } finally {
+    net.dispose();
+  }
+  writeFileAtomic(o.out, bytes);
+  console.log(`exported ${join(o.run, CKPT)} to ${o.out} (${(bytes.length / 2 ** 20).toFixed(2)} MiB)`);
 }

@@ -5,6 +5,8 @@
 //   vae-m1.ckpt.safetensors, vae-m2.ckpt.safetensors   training checkpoints (resume where they stopped)
 //   generated.safetensors  500 networks sampled from each VAE, with their test accuracies
 //   table1.json, table1.md Table 1 beside the published values
+//   tsne.json, tsne-m1.svg, tsne-m2.svg (tsne-paper.svg)   Figure 3, redone: `weightgen iris tsne` (iris-tsne.ts)
+//   finetune.*, memorisation.*   `weightgen iris finetune` (iris-finetune.ts): made from the zoo and both VAEs
 //   manifest.json          the settings each file was made with (src/io/manifest.ts)
 //
 // Every step skips or resumes what the folder already holds, after checking that it was made with the
@@ -22,6 +24,8 @@ import { type EnhancedPreset, ENHANCED_PRESETS, trainEnhancedVae } from '../mode
 import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
 import { sampleScaled, sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
 import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, ZOO_TRAINING, type ZooSet } from '../models/zoo.js';
+import { FINETUNE_FILES } from './iris-finetune.js';
+import { TSNE_FILES } from './iris-tsne.js';
 import { Progress } from './progress.js';
 
 export interface IrisOptions {
@@ -37,7 +41,7 @@ export interface IrisOptions {
   restart?: IrisStep;
 }
 
-export type IrisStep = 'zoo' | 'vae' | 'sample' | 'table1';
+export type IrisStep = 'zoo' | 'vae' | 'sample' | 'table1' | 'tsne';
 
 const ZOO_FILE = 'zoo.safetensors';
 const M1_FILE = 'vae-m1.ckpt.safetensors';
@@ -50,7 +54,8 @@ const STEP_FILES: Record<IrisStep, string[]> = {
   zoo: [ZOO_FILE],
   vae: [M1_FILE, M2_FILE],
   sample: [GEN_FILE],
-  table1: TABLE_FILES,
+  table1: [...TABLE_FILES, ...FINETUNE_FILES], // (finetune's come from the zoo and the VAEs: a restart deletes them)
+  tsne: TSNE_FILES, // (made from the zoo and the sampled networks)
 };
 const STEPS = Object.keys(STEP_FILES) as IrisStep[];
 

@@ -14,9 +14,22 @@ import {
   splitCommand,
   UsageError,
 } from './args.js';
-import { type HypernetOptions, hypernetAll, hypernetEval, hypernetSample, hypernetTrain } from './hypernet.js';
+import {
+  type HypernetOptions,
+  hypernetAll,
+  hypernetEval,
+  hypernetExport,
+  hypernetSample,
+  hypernetTrain,
+} from './hypernet.js';
+import { hypernetAnalyzeCommand } from './hypernet-analyze.js';
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
+import { irisFinetuneCommand } from './iris-finetune.js';
+import { irisTsneCommand } from './iris-tsne.js';
 import { Progress, textPlot } from './progress.js';
+import { zooCli } from './queue.js';
+import { toyMixture } from './toy.js';
+import { workerCli } from './worker.js';
 
 // Our own process: let Node wait for Dawn without spinning a core (src/gpu/node.ts), unless told otherwise.
 process.env.WEIGHTGEN_POLL ??= 'patient';
@@ -83,7 +96,7 @@ async function iris(
 }
 
 async function hypernet(
-  step: 'train' | 'sample' | 'eval' | 'all',
+  step: 'train' | 'sample' | 'eval' | 'all' | 'export',
   o: FlagValues<(typeof COMMANDS)['hypernet']['flags']>,
 ): Promise<void> {
   const opts: HypernetOptions = {
@@ -99,6 +112,7 @@ async function hypernet(
     evalImages: o.images,
     ensemble: o.ensemble,
     restart: o.restart,
+    out: o.out,
   };
   prepareRunFolder(opts.run);
   console.log(await adapterLine());
@@ -107,7 +121,27 @@ async function hypernet(
   if (step === 'train') await hypernetTrain(opts);
   else if (step === 'sample') await hypernetSample(opts);
   else if (step === 'eval') await hypernetEval(opts);
+  else if (step === 'export') await hypernetExport(opts);
   else await hypernetAll(opts);
+  console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function toy(o: FlagValues<(typeof COMMANDS)['toy-mixture']['flags']>): Promise<void> {
+  prepareRunFolder(o.run);
+  console.log(await adapterLine());
+  console.log(`run folder: ${o.run}`);
+  const t0 = Date.now();
+  const r = await toyMixture({ run: o.run, seed: o.seed, steps: o.steps });
+  const { trained, untrained, radiusSigmas, grid } = r.reach;
+  console.log(
+    `peaks reached (a point of the curve within ${radiusSigmas} sigma of the mean, over ${grid} z in [-1, 1]): ` +
+      `${trained.count} of ${trained.reached.length} (untrained: ${untrained.count})`,
+  );
+  if (r.last)
+    console.log(
+      `last round: loss ${r.last.loss.toFixed(4)}, mean f ${r.last.f.toFixed(4)}, H ${r.last.entropy.toFixed(4)}`,
+    );
+  console.log(`written: ${o.run}/curve.json, curve.svg, curve.png, training.svg`);
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -120,12 +154,28 @@ async function main(argv: string[]): Promise<void> {
       return p.help ? help(name) : irisMlp(p.values);
     }
     case 'iris': {
+      // tsne and finetune have flag tables of their own (args.ts: IRIS_TSNE, IRIS_FINETUNE)
+      if (args[0] === 'tsne') return void (await irisTsneCommand(args.slice(1)));
+      if (args[0] === 'finetune') return void (await irisFinetuneCommand(args.slice(1)));
       const p = parseCommand(name, COMMANDS[name], args);
       return p.help ? help(name) : iris(p.step, p.values);
     }
     case 'hypernet': {
+      if (args[0] === 'analyze') return hypernetAnalyzeCommand(args.slice(1)); // its own flags (args.ts)
       const p = parseCommand(name, COMMANDS[name], args);
       return p.help ? help(name) : hypernet(p.step, p.values);
+    }
+    case 'zoo': {
+      const p = parseCommand(name, COMMANDS[name], args);
+      return p.help ? help(name) : zooCli(p.values);
+    }
+    case 'worker': {
+      const p = parseCommand(name, COMMANDS[name], args);
+      return p.help ? help(name) : workerCli(p.values, async () => console.log(await adapterLine()));
+    }
+    case 'toy-mixture': {
+      const p = parseCommand(name, COMMANDS[name], args);
+      return p.help ? help(name) : toy(p.values);
     }
     case 'info': {
       if (parseCommand(name, COMMANDS[name], args).help) return help(name);

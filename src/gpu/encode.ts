@@ -2,8 +2,9 @@
 // uniform buffer (each at a 256-byte-aligned offset, bound dynamically), the data of every write into one
 // staging buffer, the dispatches in compute passes, and, when profiling, two timestamps around each dispatch.
 // Uniform values are written by field name at the offsets reflected from the WGSL (kernels.ts), after a
-// check of their names, counts and integer ranges. Not here: recording, the order of batches, GPU errors and
-// readback (runtime.ts), or the cache of bind groups (bindgroups.ts).
+// check of their names, counts and integer ranges. A batch may end with the replay of a captured step
+// (capture.ts), which encodes itself into the same command encoder. Not here: recording, the order of
+// batches, GPU errors and readback (runtime.ts), or the cache of bind groups (bindgroups.ts).
 
 import type { BindGroupCache, BufferRef } from './bindgroups.js';
 import type { Waiter } from './device.js';
@@ -22,7 +23,20 @@ export type Command =
       groups: [number, number, number];
     }
   | { kind: 'write'; dst: BufferRef; data: Uint8Array }
-  | { kind: 'copy'; src: BufferRef; dst: BufferRef };
+  | { kind: 'copy'; src: BufferRef; dst: BufferRef }
+  | { kind: 'replay'; replay: Replayed };
+
+/** One replay of a captured step, as a batch submits it (capture.ts makes them). */
+export interface Replayed {
+  /** Its dispatches' names, in order (the profiler's rows, errors). */
+  readonly names: readonly string[];
+  /** Builds the step's pipelines, bind groups and uniform buffer the first time; writes this replay's uniforms. */
+  prepare(): Promise<void>;
+  /** Encodes the step's commands; its dispatch i takes timestamps `first + i` when timed. */
+  encode(enc: GPUCommandEncoder, timing: Timing | null, first: number): void;
+  /** After the submit: gives back what prepare() took. */
+  done(): void;
+}
 
 const UNIFORM_ALIGN = 256;
 const WRITE_ALIGN = 16;
@@ -85,13 +99,18 @@ function packWrites(device: GPUDevice, pool: BufferPool, batch: Command[]): GPUB
   return buffer;
 }
 
-function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformValues): void {
+/**
+ * Writes a dispatch's uniform values at `base` of `view`, by field name; `partial`: only the fields given
+ * (a replay's per-step values), else every field must have one.
+ */
+export function writeUniforms(view: DataView, base: number, k: Kernel, values: UniformValues, partial = false): void {
   const fields = k.uniform!.fields;
   for (const name of Object.keys(values)) {
     if (!fields.has(name)) throw new Error(`${k.label}: the WGSL uniform struct has no field '${name}'`);
   }
   for (const [name, f] of fields) {
     const v = values[name];
+    if (v === undefined && partial) continue;
     if (v === undefined) throw new Error(`${k.label}: uniform field '${name}' was not given a value`);
     const arr = typeof v === 'number' ? [v] : v;
     if (arr.length > f.count)
@@ -127,22 +146,27 @@ export function encode(
   const enc = device.createCommandEncoder();
   let pass: GPUComputePassEncoder | null = null;
   let s = 0;
-  let d = 0;
+  let d = 0; // dispatches of the batch's own
+  let t = 0; // timed dispatches, a replay's included
   for (const cmd of batch) {
     if (cmd.kind === 'dispatch') {
       const k = kernels[d]!;
       if (timing) pass?.end();
-      pass = timing ? enc.beginComputePass({ timestampWrites: timing.writes(d) }) : (pass ?? enc.beginComputePass());
+      pass = timing ? enc.beginComputePass({ timestampWrites: timing.writes(t) }) : (pass ?? enc.beginComputePass());
       pass.setPipeline(k.pipeline);
       const dynamic = k.uniform ? [packed.offsets[d]!] : [];
       pass.setBindGroup(0, groups.get(k, cmd.buffers, packed.uniforms), dynamic);
       pass.dispatchWorkgroups(...cmd.groups);
       d++;
+      t++;
       continue;
     }
     pass?.end();
     pass = null;
-    if (cmd.kind === 'write') {
+    if (cmd.kind === 'replay') {
+      cmd.replay.encode(enc, timing, t);
+      t += cmd.replay.names.length;
+    } else if (cmd.kind === 'write') {
       enc.copyBufferToBuffer(packed.staging!, s, cmd.dst.buffer, cmd.dst.offset, cmd.data.byteLength);
       s += align(cmd.data.byteLength, WRITE_ALIGN);
     } else {
@@ -152,6 +176,16 @@ export function encode(
   pass?.end();
   if (timing) timing.resolve(enc);
   return enc.finish();
+}
+
+/** The names of the batch's dispatches in the order they are encoded (and timed), a replay's included. */
+export function dispatchNames(batch: Command[]): string[] {
+  const out: string[] = [];
+  for (const cmd of batch) {
+    if (cmd.kind === 'dispatch') out.push(cmd.name);
+    else if (cmd.kind === 'replay') out.push(...cmd.replay.names);
+  }
+  return out;
 }
 
 // ---- timing ---------------------------------------------------------------------------------------------

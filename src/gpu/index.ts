@@ -9,7 +9,18 @@
 import { type GpuOptions, OPTION_NAMES as KEYS } from './device.js';
 import { Gpu } from './runtime.js';
 
-export { type BufferRef, type DispatchTrace, Gpu, STORAGE_USAGE, type UniformValues } from './runtime.js';
+export {
+  type BufferRef,
+  type CapturedDispatch,
+  type CapturedStep,
+  type CaptureOptions,
+  type Counter,
+  type DispatchTrace,
+  Gpu,
+  type ReplayOptions,
+  STORAGE_USAGE,
+  type UniformValues,
+} from './runtime.js';
 export { type AdapterReport, type GpuOptions, type GpuSettings, gpuSettings, type PollMode } from './device.js';
 export type { AdapterChoice } from './node.js';
 export type { KernelSpec } from './kernels.js';

@@ -8,11 +8,16 @@
 // Every size is checked against the device's limits before anything is created, so that a tensor too large
 // for the device fails at the call that asks for it, naming the limit (Dawn would create an invalid buffer
 // and report it later, at a readback, as "[Invalid Buffer] is invalid due to a previous error").
+//
+// A captured step (capture.ts) pins the buffers it binds: a pinned buffer that is released is held, not
+// reused, until the last capture holding it lets go, so that a replay never writes memory the pool has
+// handed to someone else; while a capture records, `observer` is told of every acquire and release.
 
 export interface PoolStats {
   liveBytes: number; // in tensors' hands
   liveBuffers: number;
   freeBytes: number; // kept for reuse
+  heldBytes: number; // released, but held for captured steps that bind them (capture.ts)
   created: number; // createBuffer calls so far
 }
 
@@ -30,14 +35,19 @@ const STORAGE = 0x80;
 export class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   private live = new Set<GPUBuffer>();
-  private stats: PoolStats = { liveBytes: 0, liveBuffers: 0, freeBytes: 0, created: 0 };
+  private stats: PoolStats = { liveBytes: 0, liveBuffers: 0, freeBytes: 0, heldBytes: 0, created: 0 };
+  /** Buffers captured steps bind: how many captures hold each, and whether its owner released it. */
+  private pins = new Map<GPUBuffer, { holds: number; released: boolean }>();
   private readonly maxBufferSize: number;
   private readonly maxBindingSize: number;
 
   /** Told of every buffer the pool destroys (the runtime drops the bind groups that hold it). */
   onDestroy: ((buf: GPUBuffer) => void) | null = null;
 
-  /** capBytes bounds live + free bytes; free buffers are destroyed first when it is reached. */
+  /** Told of every acquire and release while a step is being captured (capture.ts). */
+  observer: { acquired(buf: GPUBuffer): void; released(buf: GPUBuffer): void } | null = null;
+
+  /** capBytes bounds live + held + free bytes; free buffers are destroyed first when it is reached. */
   constructor(
     private device: GPUDevice,
     public capBytes: number,
@@ -73,29 +83,41 @@ export class BufferPool {
     if (buf) {
       this.stats.freeBytes -= size;
     } else {
-      if (this.stats.liveBytes + size > this.capBytes) {
+      const { liveBytes, heldBytes } = this.stats;
+      if (liveBytes + heldBytes + size > this.capBytes) {
+        const held = heldBytes ? ` (and ${mib(heldBytes)} held for captured steps)` : '';
         throw new Error(
-          `GPU buffer pool cap reached: ${mib(this.stats.liveBytes)} live in ${this.stats.liveBuffers} buffers, ` +
+          `GPU buffer pool cap reached: ${mib(liveBytes)} live in ${this.stats.liveBuffers} buffers${held}, ` +
             `${mib(size)} more asked for '${label}', cap ${mib(this.capBytes)}. Dispose tensors you no longer ` +
-            'need (or wrap the work in scope()), or raise the cap: `gpu().pool.capBytes = bytes` (it starts at ' +
-            '4 x maxBufferSize, at most 8 GiB).',
+            'need (or wrap the work in scope(), or dispose captured steps), or raise the cap: ' +
+            '`gpu().pool.capBytes = bytes` (it starts at 4 x maxBufferSize, at most 8 GiB).',
         );
       }
-      if (this.stats.liveBytes + this.stats.freeBytes + size > this.capBytes) this.trim(this.capBytes - size);
+      if (liveBytes + heldBytes + this.stats.freeBytes + size > this.capBytes) this.trim(this.capBytes - size);
       buf = this.device.createBuffer({ size, usage, label });
       this.stats.created++;
     }
     this.live.add(buf);
     this.stats.liveBytes += size;
     this.stats.liveBuffers++;
+    this.observer?.acquired(buf);
     return buf;
   }
 
-  /** Gives a buffer back for reuse. */
+  /** Gives a buffer back for reuse (or, if a captured step binds it, to that step until it lets go). */
   release(buf: GPUBuffer): void {
     if (!this.live.delete(buf)) throw new Error(`buffer '${buf.label}' released twice or not from this pool`);
     this.stats.liveBytes -= buf.size;
     this.stats.liveBuffers--;
+    const pin = this.pins.get(buf);
+    if (pin) {
+      pin.released = true;
+      this.stats.heldBytes += buf.size;
+    } else this.toFree(buf);
+    this.observer?.released(buf);
+  }
+
+  private toFree(buf: GPUBuffer): void {
     const key = `${buf.usage}:${buf.size}`;
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
@@ -103,10 +125,51 @@ export class BufferPool {
     this.stats.freeBytes += buf.size;
   }
 
-  /** Destroys free buffers until live + free <= targetBytes. */
+  /**
+   * Keeps `buf` for a captured step: a live buffer, once released, is held instead of reused; a free one
+   * (a step's intermediate, released within the step) leaves the free list and is held now. Throws for a
+   * buffer that is neither live nor free (destroyed, or not this pool's).
+   */
+  pin(buf: GPUBuffer): void {
+    const pin = this.pins.get(buf);
+    if (pin) {
+      pin.holds++;
+      return;
+    }
+    if (this.live.has(buf)) {
+      this.pins.set(buf, { holds: 1, released: false });
+      return;
+    }
+    const list = this.free.get(`${buf.usage}:${buf.size}`);
+    const i = list ? list.indexOf(buf) : -1;
+    if (i < 0) throw new Error(`buffer '${buf.label}' (${buf.size} bytes) is neither live nor free in this pool`);
+    list!.splice(i, 1);
+    this.stats.freeBytes -= buf.size;
+    this.stats.heldBytes += buf.size;
+    this.pins.set(buf, { holds: 1, released: true });
+  }
+
+  /** Lets go of a pin(); a buffer released meanwhile becomes free once no capture holds it. */
+  unpin(buf: GPUBuffer): void {
+    const pin = this.pins.get(buf);
+    if (!pin) throw new Error(`buffer '${buf.label}' is not pinned`);
+    if (--pin.holds > 0) return;
+    this.pins.delete(buf);
+    if (pin.released) {
+      this.stats.heldBytes -= buf.size;
+      this.toFree(buf);
+    }
+  }
+
+  /** Whether a pinned buffer was released by its owner since it was pinned (false for one not pinned). */
+  isReleased(buf: GPUBuffer): boolean {
+    return this.pins.get(buf)?.released ?? false;
+  }
+
+  /** Destroys free buffers until live + held + free <= targetBytes. */
   trim(targetBytes = 0): void {
     for (const list of this.free.values()) {
-      while (list.length && this.stats.liveBytes + this.stats.freeBytes > targetBytes) {
+      while (list.length && this.stats.liveBytes + this.stats.heldBytes + this.stats.freeBytes > targetBytes) {
         const buf = list.pop()!;
         this.stats.freeBytes -= buf.size;
         this.onDestroy?.(buf);

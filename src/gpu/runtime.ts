@@ -22,30 +22,50 @@
 // order they were recorded; `startTrace()` / `stopTrace()` do the same around any stretch of code. Whatever
 // dispatches in that time is traced, including work of other code running meanwhile. When no trace is on,
 // a dispatch pays one null check.
+//
+// Capture (capture.ts): `capture(fn)` runs fn once, recording its commands, and returns a step that
+// `replay()`s them without running fn again. A replay is one command of a batch, which counts its
+// dispatches towards maxBatch; its dispatches show in a trace and in the profiler as if issued anew.
 
 import { BindGroupCache, type BufferRef } from './bindgroups.js';
+import type { CaptureHost, CaptureOptions, CapturedStep } from './capture.js';
+import { Recording } from './capture-recording.js';
 import { type AdapterReport, requestDevice, type Waiter } from './device.js';
-import { type Command, encode, pack, releasePacked, startTiming, type UniformValues } from './encode.js';
+import {
+  type Command,
+  dispatchNames,
+  encode,
+  pack,
+  type Replayed,
+  releasePacked,
+  startTiming,
+  type UniformValues,
+} from './encode.js';
 import { type Kernel, KernelCache, type KernelSpec } from './kernels.js';
 import { BufferPool } from './pool.js';
 import { Profiler } from './profiler.js';
 import { type DispatchTrace, traceEntry } from './trace.js';
 
 export type { BufferRef } from './bindgroups.js';
+export type { CaptureOptions, CapturedDispatch, CapturedStep, Counter, ReplayOptions } from './capture.js';
 export type { UniformValues } from './encode.js';
 export type { DispatchTrace } from './trace.js';
 
 // STORAGE | COPY_SRC | COPY_DST, as numbers: in Node the GPUBufferUsage global exists only once Dawn is loaded.
 export const STORAGE_USAGE = 0x80 | 0x4 | 0x8;
 
-export class Gpu {
+type Dispatch = Extract<Command, { kind: 'dispatch' }>;
+
+export class Gpu implements CaptureHost {
   readonly pool: BufferPool;
   readonly kernels: KernelCache;
   readonly profiler = new Profiler();
-  private readonly groups: BindGroupCache;
+  readonly groups: BindGroupCache;
   /** Submit after this many recorded commands even without a readback. */
   maxBatch = 1024;
   private commands: Command[] = [];
+  /** Dispatches, writes and copies in `commands`, a replay's included. */
+  private pending = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private profiling = false;
@@ -55,6 +75,10 @@ export class Gpu {
   private lostError: Error | null = null;
   /** Rejects with lostError when the device is lost (raced against every wait on the GPU). */
   private readonly lostSignal: Promise<never>;
+  /** The capture recording now, if any. */
+  private recording: Recording | null = null;
+  /** Where a replay's probe sends the dispatches it issues, while it runs. */
+  private probing: ((d: Dispatch) => void) | null = null;
 
   private constructor(
     readonly device: GPUDevice,
@@ -150,12 +174,17 @@ export class Gpu {
     }
     if (groups[0] * groups[1] * groups[2] === 0) return;
     const label = name ?? `${spec.shader}:${spec.entry}`;
+    if (this.probing) {
+      this.probing({ kind: 'dispatch', spec, name: label, buffers, uniforms, groups });
+      return;
+    }
     if (this.traced) this.traced.push(traceEntry(spec, label, buffers, uniforms, groups));
     this.record({ kind: 'dispatch', spec, name: label, buffers, uniforms, groups });
   }
 
   /** Records a write of `data` into `dst` (copied now, so the caller may reuse its array). */
   write(dst: BufferRef, data: ArrayBufferView): void {
+    if (this.probing) throw new Error("a replay's probe wrote data: a probe may only dispatch (capture.ts)");
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     if (bytes.byteLength % 4 || dst.offset % 4) throw new Error('writes must be whole 4-byte words');
     if (bytes.byteLength > dst.size) throw new Error(`write of ${bytes.byteLength} bytes into ${dst.size}`);
@@ -164,14 +193,73 @@ export class Gpu {
 
   /** Records a buffer-to-buffer copy of src.size bytes. */
   copy(src: BufferRef, dst: BufferRef): void {
+    if (this.probing) throw new Error("a replay's probe copied a buffer: a probe may only dispatch (capture.ts)");
     if (src.size > dst.size) throw new Error(`copy of ${src.size} bytes into ${dst.size}`);
     if (src.size) this.record({ kind: 'copy', src, dst });
   }
 
   private record(cmd: Command): void {
     if (this.lostError) throw this.lostError;
+    this.recording?.command(cmd);
     this.commands.push(cmd);
-    if (this.commands.length >= this.maxBatch) this.submitPending(); // its errors wait for the next flush
+    if (++this.pending >= this.maxBatch) this.submitPending(); // its errors wait for the next flush
+  }
+
+  // ---- capture (capture.ts) -------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` (synchronous) as usual, recording its commands, and returns the step to replay them with.
+   * Throws, saying why, if the step cannot be replayed exactly (fn's work has run all the same).
+   */
+  capture<T>(fn: () => T, options: CaptureOptions = {}): CapturedStep<T> {
+    if (this.lostError) throw this.lostError;
+    if (this.recording) throw new Error('capture(): a step is being captured already; captures do not nest');
+    if ((fn as any)[Symbol.toStringTag] === 'AsyncFunction') throw new Error('capture(fn): fn must be synchronous');
+    const rec = new Recording(options);
+    this.recording = rec;
+    this.pool.observer = rec;
+    let value: T;
+    try {
+      value = fn();
+    } finally {
+      this.recording = null;
+      this.pool.observer = null;
+    }
+    return rec.finish(value, this);
+  }
+
+  /** @internal (CaptureHost) */
+  submitReplay(r: Replayed, trace: () => Dispatch[]): void {
+    if (this.lostError) throw this.lostError;
+    if (this.recording) throw new Error('replay() inside a capture: captures do not nest');
+    if (this.traced)
+      for (const d of trace()) this.traced.push(traceEntry(d.spec, d.name, d.buffers, d.uniforms, d.groups));
+    this.commands.push({ kind: 'replay', replay: r });
+    this.pending += r.names.length;
+    if (this.pending >= this.maxBatch) this.submitPending();
+  }
+
+  /** @internal (CaptureHost) */
+  probe(fn: () => void, to: (d: Dispatch) => void): void {
+    if (this.probing) throw new Error('a probe ran inside a probe');
+    this.probing = to;
+    try {
+      fn();
+    } finally {
+      this.probing = null;
+    }
+  }
+
+  /** @internal (CaptureHost) */
+  afterSubmitted(fn: () => void): void {
+    this.submitPending();
+    this.chain = this.chain.then(() => {
+      try {
+        fn();
+      } catch (e) {
+        this.failure ??= e as Error; // the chain itself never rejects: later batches must still run
+      }
+    });
   }
 
   // ---- submitting -----------------------------------------------------------------------------------
@@ -193,6 +281,7 @@ export class Gpu {
   private submitPending(): void {
     const batch = this.commands;
     this.commands = [];
+    this.pending = 0;
     if (batch.length) this.chain = this.chain.then(() => this.submit(batch));
   }
 
@@ -230,28 +319,34 @@ export class Gpu {
   private async submit(batch: Command[]): Promise<void> {
     try {
       const kernels = await this.kernelsFor(batch);
+      for (const cmd of batch) if (cmd.kind === 'replay') await cmd.replay.prepare();
       const packed = pack(this.device, this.pool, batch, kernels);
       this.device.pushErrorScope('validation');
       this.device.pushErrorScope('out-of-memory');
       // Only a batch with dispatches is timed: resolving 0 queries makes Dawn encode a conversion
       // dispatch of 0 workgroups (its "workgroup count of 0 is unusual" warning, seen with --profile).
-      const timing = this.profiling && kernels.length ? startTiming(this.device, kernels.length) : null;
+      const names = dispatchNames(batch);
+      const timing = this.profiling && names.length ? startTiming(this.device, names.length) : null;
       this.device.queue.submit([encode(this.device, batch, kernels, packed, this.groups, timing)]);
       releasePacked(this.pool, packed);
       const oom = await this.device.popErrorScope();
       const invalid = await this.device.popErrorScope();
       const err = invalid ?? oom;
       if (err) {
-        const names = [...new Set(kernels.map((k) => k.label))].join(', ');
-        throw new Error(`GPU error in a batch of ${batch.length} commands (kernels: ${names}): ${err.message}`);
+        const replayed = batch.flatMap((c) => (c.kind === 'replay' ? c.replay.names : []));
+        const which = [...new Set([...kernels.map((k) => k.label), ...replayed])].join(', ');
+        throw new Error(`GPU error in a batch of ${batch.length} commands (kernels: ${which}): ${err.message}`);
       }
       if (timing) {
         const ns = await timing.read(this.wait);
-        let d = 0;
-        for (const cmd of batch) if (cmd.kind === 'dispatch') this.profiler.record(cmd.name, ns[d++]!);
+        names.forEach((name, d) => {
+          this.profiler.record(name, ns[d]!);
+        });
       }
     } catch (e) {
       this.failure ??= this.lostError ?? (e as Error);
+    } finally {
+      for (const cmd of batch) if (cmd.kind === 'replay') cmd.replay.done();
     }
   }
 

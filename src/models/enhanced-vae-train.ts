@@ -100,6 +100,7 @@ export async function trainEnhancedVae(
       afterEpoch: (sum) => plateau.step(sum),
       ckpt: o.ckpt,
       extra: { save: () => plateau.state(), load: (st) => plateau.loadState(st as ReturnType<typeof plateau.state>) },
+      capture: o.capture,
     });
     return { vae, scaler, losses };
   } catch (e) {

@@ -4,7 +4,7 @@
 import type { Module } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
 import { gatherRows } from '../ops/index.js';
-import { type Rng, type Tensor, tensor } from '../tensor/index.js';
+import type { Rng, Tensor } from '../tensor/index.js';
 import type { Checkpointer } from './checkpoint.js';
 import { train } from './train.js';
 
@@ -22,6 +22,8 @@ export interface FitOptions {
   afterEpoch?: (sumLoss: number) => void;
   ckpt?: Checkpointer;
   extra?: { save: () => Record<string, number>; load: (s: Record<string, number>) => void };
+  /** Capture and replay the steps (train.ts; default true). */
+  capture?: boolean;
 }
 
 /** Runs the epochs (resuming from `ckpt` when it holds a state); returns the mean loss per row, per epoch. */
@@ -38,10 +40,12 @@ export function fitRows(o: FitOptions): Promise<number[]> {
     beginEpoch: () => {
       order = o.shuffle ? o.rng.permutation(rows) : Int32Array.from({ length: rows }, (_, i) => i);
     },
-    step: (b) => {
+    inputs: (b) => {
       const idx = order.subarray(b * B, Math.min(rows, (b + 1) * B));
-      return o.loss(gatherRows(o.data, tensor(idx, [idx.length], 'i32')));
+      return { rows: { data: idx, shape: [idx.length] } };
     },
+    step: (_b, _epoch, inputs) => o.loss(gatherRows(o.data, inputs.rows!)),
+    capture: o.capture,
     epochLoss: (sum) => sum / rows,
     afterEpoch: (epoch, loss) => {
       o.afterEpoch?.(loss * rows);

@@ -82,6 +82,8 @@ export interface HypernetTrainOptions {
   /** After every step (steps done, the resumed ones included): for a progress bar. */
   onStep?: (step: number) => void;
   ckpt?: Checkpointer;
+  /** Capture and replay the training steps (train.ts; default true). */
+  capture?: boolean;
 }
 
 export interface HypernetProgress {
@@ -116,14 +118,13 @@ export async function trainHypernet(o: HypernetTrainOptions): Promise<{ net: Hyp
       rng,
       epochs: p.steps / p.evalEvery,
       steps: p.evalEvery,
-      step: () => {
-        const rows = batcher.next();
-        const x = tensor(gatherImages(o.data.train, rows), [p.networks, p.images, H, W, C]);
-        const y = tensor(gatherLabels(o.data.train, rows), [rows.length], 'i32');
+      inputs: () => imageBatch(o.data.train, batcher.next(), [p.networks, p.images, H, W, C]),
+      step: (_b, _epoch, { x, y }) => {
         const z = rng.uniform([p.networks, MNIST_HYPERNET.noise], -1, 1);
-        const r = hypernetLoss(net, z, x, y, loss);
+        const r = hypernetLoss(net, z, x!, y!, loss);
         return { loss: r.loss, figures: { ce: r.ce, entropy: r.entropy } };
       },
+      capture: o.capture,
       afterStep: () => {
         opt.lr *= p.lrDecay;
         o.onStep?.(opt.t);
@@ -155,6 +156,14 @@ export async function trainHypernet(o: HypernetTrainOptions): Promise<{ net: Hyp
   } finally {
     opt.dispose();
   }
+}
+
+/** A step's data: the images of `rows` as `shape` (B, n, H, W, C) and their labels (B * n). */
+function imageBatch(part: MnistPart, rows: Int32Array, shape: number[]) {
+  return {
+    x: { data: gatherImages(part, rows), shape },
+    y: { data: gatherLabels(part, rows), shape: [rows.length] },
+  };
 }
 
 /**

@@ -7,12 +7,23 @@
 // zoo and the VAEs, a block of steps between validations for the hypernetwork. Per epoch the loop reads back
 // one small tensor: every step's loss and the sum of all parameters after the last update. A non-finite value
 // in either stops training with the step, the tensor and the last good checkpoint named, so NaN never passes
-// silently and a checkpoint never holds one. Not here: what a batch is (the model's `step`), schedules (hooks).
+// silently and a checkpoint never holds one.
+//
+// Capture (src/gpu/capture.ts): a step that takes its data through `inputs` (arrays the loop writes into
+// tensors it keeps, one per name and shape) is captured the first time each shape of inputs comes, and
+// replayed from then on: the same dispatches, bit for bit, without recording them anew. What changes between
+// steps reaches the replay as it reaches a recorded step: the data through the input tensors, the noise
+// through the loop's rng (a counter of the capture), the step count and learning rate through the optimizer
+// (the replay's probe runs opt.step()). A step that draws random numbers from another generator, or on the
+// CPU, is refused with the reason; `capture: false` records every step. Not here: what a batch is (the
+// model's `inputs` and `step`), schedules (hooks).
 
+import type { CapturedStep } from '../gpu/capture.js';
+import { gpu } from '../gpu/index.js';
 import type { Module } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
 import { concat, reshape, sum } from '../ops/index.js';
-import { backward, type Rng, scope, type Tensor } from '../tensor/index.js';
+import { assign, backward, copyOf, disposeAll, fmtShape, type Rng, scope, Tensor } from '../tensor/index.js';
 import { captureState, type Checkpointer, restoreState, type TrainState } from './checkpoint.js';
 
 export interface TrainLoop {
@@ -26,10 +37,19 @@ export interface TrainLoop {
   /** Called before the epoch's first step (e.g. to draw the epoch's order of rows). */
   beginEpoch?: (epoch: number) => void;
   /**
-   * The loss of step `b` of the epoch: a scalar on the GPU, which the loop differentiates and steps on; or
-   * the loss with other scalars to report (e.g. a loss's terms), read back with the losses.
+   * The data of step `b`: arrays the loop writes, before the step, into tensors it keeps (one per name and
+   * shape), which the step receives as `inputs`. A loop that gives its data this way is captured.
    */
-  step: (b: number, epoch: number) => Tensor | StepResult;
+  inputs?: (b: number, epoch: number) => Record<string, StepInput>;
+  /**
+   * The loss of step `b` of the epoch: a scalar on the GPU, which the loop differentiates and steps on; or
+   * the loss with other scalars to report (e.g. a loss's terms), read back with the losses. When the loop
+   * is captured, this runs once per shape of `inputs` only: everything it reads that changes between steps
+   * must come through `inputs`, the loop's `rng` or the optimizer.
+   */
+  step: (b: number, epoch: number, inputs: Record<string, Tensor>) => Tensor | StepResult;
+  /** Capture and replay the steps of a loop that gives `inputs` (default true); false records every step. */
+  capture?: boolean;
   /** After each optimizer step (e.g. a per-step learning-rate decay). */
   afterStep?: () => void;
   /** The epoch's figure from the sum of its step losses; default: the mean step loss. */
@@ -49,6 +69,12 @@ export interface StepResult {
   figures: Record<string, Tensor>; // scalars
 }
 
+/** One of a step's data arrays, with its shape (an Int32Array makes an i32 tensor). */
+export interface StepInput {
+  data: Float32Array | Int32Array;
+  shape: readonly number[];
+}
+
 /** Training stopped on a non-finite loss or parameter. */
 export class NonFiniteError extends Error {}
 
@@ -63,45 +89,129 @@ export async function train(o: TrainLoop): Promise<number[]> {
     o.extra?.load(saved.extra);
     lastSaved = start;
   }
-  for (let epoch = start; epoch < o.epochs; epoch++) {
-    o.model.train(); // (an afterEpoch validation may have switched to evaluation)
-    o.beginEpoch?.(epoch);
-    const kept: Tensor[] = []; // per step: its loss, then its figures, each (1)
-    const names: string[] = [];
-    try {
-      for (let b = 0; b < o.steps; b++) {
-        kept.push(...scope(() => runStep(o, b, epoch, names)));
-        o.afterStep?.();
+  const steps = new Steps(o);
+  try {
+    for (let epoch = start; epoch < o.epochs; epoch++) {
+      o.model.train(); // (an afterEpoch validation may have switched to evaluation)
+      o.beginEpoch?.(epoch);
+      const kept: Tensor[] = []; // per step: its loss, then its figures, each (1)
+      try {
+        for (let b = 0; b < o.steps; b++) {
+          kept.push(...steps.run(b, epoch));
+          o.afterStep?.();
+        }
+        const names = steps.names ?? [];
+        const r = await readEpoch(kept, o.opt.arena.params, names.length + 1, o.steps);
+        await checkFinite(o, r.stepLosses, r.paramSum, epoch, lastSaved);
+        const total = r.stepLosses.reduce((s, l) => s + l, 0);
+        const loss = o.epochLoss ? o.epochLoss(total) : total / o.steps;
+        losses.push(loss);
+        await o.afterEpoch?.(epoch, loss, Object.fromEntries(names.map((n, i) => [n, r.figureMeans[i]!])));
+      } finally {
+        for (const t of kept) t.dispose();
       }
-      const r = await readEpoch(kept, o.opt.arena.params, names.length + 1, o.steps);
-      await checkFinite(o, r.stepLosses, r.paramSum, epoch, lastSaved);
-      const total = r.stepLosses.reduce((s, l) => s + l, 0);
-      const loss = o.epochLoss ? o.epochLoss(total) : total / o.steps;
-      losses.push(loss);
-      await o.afterEpoch?.(epoch, loss, Object.fromEntries(names.map((n, i) => [n, r.figureMeans[i]!])));
-    } finally {
-      for (const t of kept) t.dispose();
+      if (o.ckpt && ((epoch + 1) % o.ckpt.every === 0 || epoch + 1 === o.epochs)) {
+        o.ckpt.save(await captureState(epoch + 1, losses, o.rng, o.model, o.opt, o.extra?.save() ?? {}));
+        lastSaved = epoch + 1;
+      }
     }
-    if (o.ckpt && ((epoch + 1) % o.ckpt.every === 0 || epoch + 1 === o.epochs)) {
-      o.ckpt.save(await captureState(epoch + 1, losses, o.rng, o.model, o.opt, o.extra?.save() ?? {}));
-      lastSaved = epoch + 1;
-    }
+  } finally {
+    steps.dispose();
   }
   return losses;
 }
 
-/** One optimizer step; returns the loss and the figures, each detached as (1). Names the figures at step 0. */
-function runStep(o: TrainLoop, b: number, epoch: number, names: string[]): Tensor[] {
-  o.opt.zeroGrad();
-  const r = o.step(b, epoch);
-  const { loss, figures } = 'figures' in r ? r : { loss: r, figures: {} };
-  if (b === 0) names.push(...Object.keys(figures));
-  else if (Object.keys(figures).join() !== names.join()) {
-    throw new Error(`train: step ${b + 1} reports figures [${Object.keys(figures)}], step 1 [${names}]`);
+/**
+ * Runs the loop's steps: recorded anew each time, or captured once per shape of inputs and replayed. Each
+ * run returns the step's loss and figures as tensors of one value the caller owns.
+ */
+class Steps {
+  /** The figures' names, from the first step run. */
+  names: string[] | null = null;
+  private readonly inputs = new Map<string, Tensor>(); // by name, shape and dtype
+  private readonly captured = new Map<string, CapturedStep<Tensor[]>>(); // by the inputs' shapes
+
+  constructor(private readonly o: TrainLoop) {}
+
+  run(b: number, epoch: number): Tensor[] {
+    const o = this.o;
+    if (!o.inputs) return scope(() => this.record(b, epoch, {}));
+    const { key, tensors } = this.feed(o.inputs(b, epoch));
+    if (o.capture === false) return scope(() => this.record(b, epoch, tensors));
+    const refs = Object.values(tensors).map((t) => t.ref);
+    const c = this.captured.get(key);
+    if (c) c.replay({ probe: () => o.opt.step(), inputs: refs });
+    return (c ?? this.capture(b, epoch, key, tensors)).value.map((t) => copyOf(t));
   }
-  backward(loss);
-  o.opt.step();
-  return [loss, ...Object.values(figures)].map((t) => reshape(t.detach(), [1]));
+
+  /** Runs step b as the capture of the steps with these inputs' shapes. */
+  private capture(b: number, epoch: number, key: string, tensors: Record<string, Tensor>): CapturedStep<Tensor[]> {
+    const o = this.o;
+    const label = `a training step with inputs ${key || '(none)'}`;
+    // 'stream' is the field of shaders/rng.wgsl that takes an Rng's position
+    const counters = o.rng ? [{ counter: o.rng, field: 'stream' }] : [];
+    const inputs = Object.values(tensors).map((t) => t.ref);
+    let outs: Tensor[] = [];
+    const run = () => (outs = scope(() => this.record(b, epoch, tensors)).map((t) => t.keep()));
+    let c: CapturedStep<Tensor[]>;
+    try {
+      c = gpu().capture(run, { label, counters, inputs });
+    } catch (e) {
+      disposeAll(outs); // the step ran; only its replays were refused
+      throw e;
+    }
+    this.captured.set(key, c);
+    const stray = c.dispatches.find((d) => d.counter === null && 'stream' in d.uniforms);
+    if (stray) {
+      throw new Error(
+        `train: ${label} draws random numbers (${stray.name}) from a generator other than the loop's rng, ` +
+          "which a replay would not advance: pass that generator as the loop's rng, or set capture: false",
+      );
+    }
+    return c;
+  }
+
+  /** Writes a step's data into the tensors kept for its names and shapes. */
+  private feed(data: Record<string, StepInput>): { key: string; tensors: Record<string, Tensor> } {
+    const tensors: Record<string, Tensor> = {};
+    const keys: string[] = [];
+    for (const [name, { data: values, shape }] of Object.entries(data)) {
+      const dtype = values instanceof Int32Array ? 'i32' : 'f32';
+      const key = `${name} ${fmtShape(shape)}${dtype === 'i32' ? ' i32' : ''}`;
+      let t = this.inputs.get(key);
+      if (!t) this.inputs.set(key, (t = Tensor.empty(shape, dtype).keep()));
+      assign(t, values);
+      tensors[name] = t;
+      keys.push(key);
+    }
+    return { key: keys.join(', '), tensors };
+  }
+
+  /** One optimizer step; returns the loss and the figures, each detached as (1). */
+  private record(b: number, epoch: number, inputs: Record<string, Tensor>): Tensor[] {
+    const o = this.o;
+    o.opt.zeroGrad();
+    const r = o.step(b, epoch, inputs);
+    const { loss, figures } = 'figures' in r ? r : { loss: r, figures: {} };
+    const names = Object.keys(figures);
+    if (!this.names) this.names = names;
+    else if (names.join() !== this.names.join()) {
+      throw new Error(
+        `train: step ${b + 1} of epoch ${epoch + 1} reports figures [${names}], the first step [${this.names}]`,
+      );
+    }
+    backward(loss);
+    o.opt.step();
+    return [loss, ...Object.values(figures)].map((t) => reshape(t.detach(), [1]));
+  }
+
+  dispose(): void {
+    for (const c of this.captured.values()) {
+      disposeAll(c.value);
+      c.dispose();
+    }
+    disposeAll([...this.inputs.values()]);
+  }
 }
 
 /**

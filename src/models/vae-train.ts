@@ -36,6 +36,8 @@ export interface VaeTrainOptions {
   inputs?: Float32Array;
   onEpoch?: (epoch: number, loss: number) => void;
   ckpt?: Checkpointer;
+  /** Capture and replay the training steps (train.ts; default true). */
+  capture?: boolean;
 }
 
 /** vectors: (G, dim) raw weights. The caller disposes the returned vae. */
@@ -66,6 +68,7 @@ export async function trainWeightVae(
       shuffle: preset.shuffle,
       onEpoch: o.onEpoch,
       ckpt: o.ckpt,
+      capture: o.capture,
     });
     return { vae, scaler, losses };
   } catch (e) {

@@ -191,6 +191,7 @@ export interface ZooOptions {
   batchSize?: number; // 16
   lr?: number; // 0.005
   onEpoch?: (epoch: number, meanLoss: number) => void;
+  capture?: boolean; // capture and replay the training steps (train.ts), true
 }
 
 export interface ZooResult {
@@ -228,23 +229,16 @@ export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}
       beginEpoch: () => {
         orders = rngs.map((r) => r.permutation(n));
       },
-      step: (b) => {
-        const from = b * batchSize;
-        const B = Math.min(n, from + batchSize) - from;
-        const rows = new Int32Array(G * B);
-        const labelRows = new Int32Array(G * B);
-        for (let g = 0; g < G; g++) {
-          for (let j = 0; j < B; j++) {
-            rows[g * B + j] = orders[g]![from + j]!;
-            labelRows[g * B + j] = g * n + orders[g]![from + j]!;
-          }
-        }
-        const x = gatherRows(xTrain, tensor(rows, [G * B], 'i32')).view([G, B, inputs]);
-        const y = gatherRows(yAll, tensor(labelRows, [G * B], 'i32'));
+      inputs: (b) => zooBatch(orders, b * batchSize, Math.min(n, (b + 1) * batchSize) - b * batchSize, n),
+      step: (_b, _epoch, { rows, labels }) => {
+        const B = rows!.size / G;
+        const x = gatherRows(xTrain, rows!).view([G, B, inputs]);
+        const y = gatherRows(yAll, labels!);
         const logits = reshape(pop.forward(x), [G * B, classes]);
         // sum over models of each model's mean batch loss: every model gets its own gradient
         return mul(crossEntropy(logits, y, 'sum'), 1 / B);
       },
+      capture: o.capture,
       epochLoss: (sum) => sum / Math.ceil(n / batchSize) / G,
       afterEpoch: (epoch, loss) => o.onEpoch?.(epoch, loss),
     });
@@ -259,6 +253,23 @@ export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}
     pop.dispose();
     for (const t of [xTrain, yAll, xTest]) t.dispose();
   }
+}
+
+/**
+ * Rows [from, from + B) of each model's order (G orders of n rows): the rows of the training inputs and of
+ * the labels (G * n, each model's own), model-major.
+ */
+function zooBatch(orders: Int32Array[], from: number, B: number, n: number) {
+  const G = orders.length;
+  const rows = new Int32Array(G * B);
+  const labels = new Int32Array(G * B);
+  for (let g = 0; g < G; g++) {
+    for (let j = 0; j < B; j++) {
+      rows[g * B + j] = orders[g]![from + j]!;
+      labels[g * B + j] = g * n + orders[g]![from + j]!;
+    }
+  }
+  return { rows: { data: rows, shape: [G * B] }, labels: { data: labels, shape: [G * B] } };
 }
 
 /**

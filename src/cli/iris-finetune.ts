@@ -1,0 +1,388 @@
+// `weightgen iris finetune --run DIR`: the hyper-representations paper's evaluation on a finished Iris run.
+// From each VAE (M1's and the enhanced one of M2) every sampler and baseline of src/models/samplers.ts draws
+// --samples networks; all of them are fine-tuned on the training rows as one population (finetune.ts) with
+// test accuracy read at epochs 0, 1, 5, 25, 50; and each network at epoch 0 is compared with the zoo it was
+// learned from (src/analysis/memorisation.ts). Writes into DIR:
+//   finetune.json, finetune.md   the table: mean +- std per sampler and epoch, and the memorisation medians
+//   finetune.svg (.png)          the accuracy curves, one panel per VAE
+//   memorisation.svg (.png)      nearest zoo network by weights against by predictions, one panel per VAE
+//   finetune.safetensors         every sampled network and its accuracies and distances, for other analyses
+// The run's settings come from its manifest (the zoo and both VAE checkpoints, which must be finished);
+// these files' settings are recorded in it as well. The flags are declared in args.ts (IRIS_FINETUNE);
+// main.ts routes `iris finetune ...` here. Node only.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  COPY_RATIO,
+  type MemorisationResult,
+  memorisation,
+  memorisationSpec,
+  summarise,
+  ZOO_REFERENCE,
+} from '../analysis/memorisation.js';
+import { type LineSeries, lineSpec, type TopLevelSpec } from '../analysis/figures.js';
+import { type IrisSplit, irisSplit } from '../data/iris.js';
+import { initGpu } from '../gpu/index.js';
+import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
+import { prepareRunFolder, readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
+import { MANIFEST, RunManifest, type Settings } from '../io/manifest.js';
+import { writeFigure } from '../io/render.js';
+import { expectTensor, type SafeTensor } from '../io/safetensors.js';
+import { EnhancedVae } from '../models/enhanced-vae.js';
+import { finetune, type FinetuneResult } from '../models/finetune.js';
+import {
+  BEST_FRACTION,
+  embeddingSpread,
+  type LatentModel,
+  SAMPLERS,
+  SAMPLER_WHAT,
+  sampleAll,
+  type SampledSets,
+} from '../models/samplers.js';
+import { ColumnStandardizer, MinMaxScaler, Standardizer, WeightVae } from '../models/weight-vae.js';
+import { canonicalizeM2, vectorLength, ZOO_SETS, ZOO_TRAINING } from '../models/zoo.js';
+import { Rng } from '../tensor/index.js';
+import { commandHelp, IRIS_FINETUNE, parseCommand } from './args.js';
+import { Progress } from './progress.js';
+
+export interface IrisFinetuneOptions {
+  run: string;
+  samples: number; // per sampler and VAE
+  epochs: number; // of fine-tuning
+  seed: number;
+  bandwidth?: number; // the KDEs' factor; Scott's rule when absent
+}
+
+/** What this command writes into the run folder (iris.ts deletes them when a step they come from restarts). */
+export const FINETUNE_FILES = [
+  'finetune.json',
+  'finetune.md',
+  'finetune.svg',
+  'finetune.png',
+  'finetune.safetensors',
+  'memorisation.svg',
+  'memorisation.png',
+];
+
+const VAES = {
+  M1: { zooSet: 'real', file: 'vae-m1.ckpt.safetensors', what: 'Linear(4,3) from the VAE' },
+  M2: { zooSet: 'real2', file: 'vae-m2.ckpt.safetensors', what: '4-5-3 from the enhanced VAE' },
+} as const;
+type VaeArch = keyof typeof VAES;
+
+/** One VAE's results: the sampled networks, their fine-tuning and their nearest zoo networks. */
+export interface ArchResult {
+  arch: VaeArch;
+  sampled: SampledSets;
+  tuned: FinetuneResult; // every sampler's networks in SAMPLERS order, n each
+  memorisation: MemorisationResult;
+}
+
+/** A finished Iris run folder, as its manifest describes it. */
+interface TrainedIris {
+  dir: string;
+  settings: Record<'zoo' | VaeArch, Settings>;
+  zoo: Record<VaeArch, Float32Array>;
+}
+
+function openTrainedIris(dir: string): TrainedIris {
+  if (!existsSync(dir))
+    throw new Error(`${dir}: no such run folder; make one with \`weightgen iris all --run ${dir}\``);
+  const manifest = RunManifest.open(dir);
+  const settingsOf = (file: string, step: string): Settings => {
+    const path = join(dir, file);
+    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`weightgen iris ${step} --run ${dir}\` first`);
+    const e = manifest.entry(file);
+    if (!e) {
+      throw new Error(
+        `${path} exists but ${MANIFEST} has no record of the settings it was made with (an older weightgen, or ` +
+          `copied in); make it again with \`weightgen iris all --run ${dir} --restart ${step}\``,
+      );
+    }
+    return e.settings;
+  };
+  const settings = {
+    zoo: settingsOf('zoo.safetensors', 'zoo'),
+    M1: settingsOf(VAES.M1.file, 'vae'),
+    M2: settingsOf(VAES.M2.file, 'vae'),
+  };
+  const path = join(dir, 'zoo.safetensors');
+  const f = readSafetensors(path);
+  assertFinite(f, path);
+  const models = settings.zoo.models as number;
+  const weights = (arch: VaeArch) =>
+    expectTensor(f, `${VAES[arch].zooSet}.weights`, [models, vectorLength(arch)], path).data as Float32Array;
+  return { dir, settings, zoo: { M1: weights('M1'), M2: weights('M2') } };
+}
+
+/** A VAE of the run, loaded from its finished checkpoint, with the scaler its training fitted to the zoo. */
+function loadVae(run: TrainedIris, arch: VaeArch): LatentModel & { dispose(): void } {
+  const path = join(run.dir, VAES[arch].file);
+  const preset = (run.settings[arch].vae ?? {}) as Record<string, unknown>;
+  const state = fileCheckpointer(path, 1).load()!;
+  if (state.epoch !== preset.epochs) {
+    throw new Error(
+      `${path} holds epoch ${state.epoch} of ${preset.epochs}: its training is unfinished; finish it with ` +
+        `\`weightgen iris vae --run ${run.dir}\``,
+    );
+  }
+  const zoo = run.zoo[arch];
+  if (arch === 'M1') {
+    const vae = new WeightVae(vectorLength('M1'), 32);
+    vae.loadStateDict(state.model, path);
+    return { vae, scaler: MinMaxScaler.fit(zoo), dispose: () => vae.dispose() };
+  }
+  const vae = new EnhancedVae();
+  vae.loadStateDict(state.model, path);
+  const prepare = preset.canonical ? canonicalizeM2 : undefined;
+  const seen = prepare ? prepare(zoo) : zoo; // what the trainer scaled (enhanced-vae-train.ts)
+  const scaler =
+    preset.scaling === 'columns' ? ColumnStandardizer.fit(seen, vectorLength('M2')) : Standardizer.fit(seen);
+  return { vae, scaler, prepare, dispose: () => vae.dispose() };
+}
+
+/** The seed of network g's batch order when fine-tuning arch's networks: the same g of every sampler shares it. */
+function orderSeed(seed: number, arch: VaeArch, g: number): number {
+  return 2 ** 52 + ((seed * 2 + (arch === 'M1' ? 0 : 1)) * 2 ** 20 + g);
+}
+
+async function runArch(run: TrainedIris, arch: VaeArch, o: IrisFinetuneOptions, split: IrisSplit): Promise<ArchResult> {
+  const model = loadVae(run, arch);
+  const set = ZOO_SETS.find((s) => s.name === VAES[arch].zooSet)!;
+  let sampled: SampledSets;
+  try {
+    sampled = await sampleAll(
+      { arch, zoo: run.zoo[arch], rows: split, model, seeds: { set: set.seed, run: run.settings.zoo.seed as number } },
+      { n: o.samples, seed: o.seed * 2 + (arch === 'M1' ? 0 : 1), bandwidth: o.bandwidth },
+    );
+  } finally {
+    model.dispose();
+  }
+  const init = new Float32Array(SAMPLERS.length * o.samples * vectorLength(arch));
+  SAMPLERS.forEach((s, k) => {
+    init.set(sampled.sets[s], k * sampled.sets[s].length);
+  });
+  const rngs = SAMPLERS.flatMap(() => Array.from({ length: o.samples }, (_, g) => new Rng(orderSeed(o.seed, arch, g))));
+  const bar = new Progress(`fine-tuning ${arch} (${SAMPLERS.length} samplers x ${o.samples})`, o.epochs);
+  const tuned = await finetune(arch, init, split, {
+    epochs: o.epochs,
+    rngs,
+    onEpoch: (e, loss) => bar.update(e + 1, `loss ${loss.toFixed(4)}`),
+  });
+  const mem = await memorisation(arch, sampled.sets, run.zoo[arch], split.xTest);
+  return { arch, sampled, tuned, memorisation: mem };
+}
+
+/** The accuracies of sampler k's networks at each epoch of r.tuned.at. */
+function samplerAccuracy(r: ArchResult, k: number, n: number): Float32Array[] {
+  return r.tuned.accuracy.map((a) => a.subarray(k * n, (k + 1) * n));
+}
+
+function meanStd(v: ArrayLike<number>): { mean: number; std: number } {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m += v[i]! / v.length;
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i]! - m) ** 2 / v.length;
+  return { mean: 100 * m, std: 100 * Math.sqrt(s) };
+}
+
+/** finetune.json: per VAE, per sampler, accuracy (%) at each epoch and the memorisation summary. */
+export function finetuneReport(results: ArchResult[], o: IrisFinetuneOptions, settings: Settings) {
+  return {
+    format: 'weightgen iris finetune v1',
+    settings,
+    epochs: results[0]!.tuned.at,
+    archs: Object.fromEntries(
+      results.map((r) => [
+        r.arch,
+        {
+          networks: VAES[r.arch].what,
+          best: { count: r.sampled.best.length, by: 'accuracy on the training rows' },
+          embeddings: embeddingSpread(r.sampled.embeddings),
+          copyRatio: COPY_RATIO,
+          zoo: summarise(r.memorisation.zoo),
+          rows: SAMPLERS.map((s, k) => ({
+            sampler: s,
+            what: SAMPLER_WHAT[s],
+            n: o.samples,
+            accuracy: samplerAccuracy(r, k, o.samples).map((a, e) => ({ epoch: r.tuned.at[e]!, ...meanStd(a) })),
+            memorisation: summarise(r.memorisation.sets[s]!),
+          })),
+        },
+      ]),
+    ),
+  };
+}
+
+export type FinetuneReport = ReturnType<typeof finetuneReport>;
+
+/** finetune.md: one table per VAE, like the paper's (methods as rows, epochs as columns), with the medians. */
+export function formatFinetune(rep: FinetuneReport): string {
+  const ep = rep.epochs;
+  const out = [
+    `Fine-tuning from sampled weights: test accuracy (%) on Iris's 50 test rows after E epochs on the 100 ` +
+      `training rows (Adam ${ZOO_TRAINING.lr}, batch ${ZOO_TRAINING.batch}, as the zoo trained), mean +- ` +
+      `population std over n networks per method. Memorisation, at epoch 0: each network's distance to its ` +
+      `nearest zoo network in weight space (hidden units in canonical order) and the share of test rows on ` +
+      `which the nearest zoo network by predictions disagrees, medians over the set; copies: networks closer ` +
+      `to their nearest zoo network than ${COPY_RATIO} of that network's distance to its nearest other zoo network.`,
+  ];
+  for (const [arch, a] of Object.entries(rep.archs)) {
+    const spread = a.embeddings;
+    const collapsed =
+      spread.meanStd < 0.01 * spread.posteriorStd
+        ? ': posterior collapse, the latent samplers decode nearly one network'
+        : '';
+    out.push(
+      '',
+      `${arch}: ${a.networks} (n=${a.rows[0]!.n} per method; best 30% = ${a.best.count} zoo networks by training-row accuracy)`,
+      `Encoder means over the zoo: largest std of a dimension ${spread.meanStd.toPrecision(2)}; mean posterior std ${spread.posteriorStd.toPrecision(2)}${collapsed}.`,
+      '',
+      `| method | initialisation | ${ep.map((e) => `ep ${e}`).join(' | ')} | weights to nearest zoo net | test rows predicted differently (%) | copies (%) |`,
+      `| --- | --- | ${ep.map(() => '---').join(' | ')} | --- | --- | --- |`,
+    );
+    const mem = (m: { weightMedian: number; disagreementMedian: number }) =>
+      `${m.weightMedian.toFixed(3)} | ${(100 * m.disagreementMedian).toFixed(1)}`;
+    for (const r of a.rows) {
+      const cells = r.accuracy.map((c) => `${c.mean.toFixed(2)} +- ${c.std.toFixed(2)}`);
+      out.push(
+        `| ${r.sampler} | ${r.what} | ${cells.join(' | ')} | ${mem(r.memorisation)} | ${(100 * r.memorisation.copies).toFixed(1)} |`,
+      );
+    }
+    out.push(
+      `| ${ZOO_REFERENCE} | each zoo network to its nearest other one | ${ep.map(() => '').join(' | ')} | ${mem(a.zoo)} | ${(100 * a.zoo.copies).toFixed(1)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** Specs side by side, one panel each, under one title (views renamed per panel: vega needs unique names). */
+function panels(specs: TopLevelSpec[], title: string): TopLevelSpec {
+  type Named = { name?: string; layer?: Named[] };
+  const rename = (v: Named, k: number): Named => ({
+    ...v,
+    ...(v.name === undefined ? {} : { name: `${v.name}_${k}` }),
+    ...(v.layer ? { layer: v.layer.map((l) => rename(l, k)) } : {}),
+  });
+  const parts = specs.map((s, k) => {
+    const { $schema: _, ...rest } = s as TopLevelSpec & { $schema?: string };
+    return rename(rest as Named, k);
+  });
+  return { $schema: (specs[0] as { $schema?: string }).$schema, title, hconcat: parts } as TopLevelSpec;
+}
+
+/** finetune.svg: mean test accuracy of each sampler against the epoch, one panel per VAE. */
+export function finetuneSpec(rep: FinetuneReport): TopLevelSpec {
+  const specs = Object.entries(rep.archs).map(([arch, a]) => {
+    const series: LineSeries[] = a.rows.map((r) => ({
+      name: r.sampler,
+      x: r.accuracy.map((c) => c.epoch),
+      y: r.accuracy.map((c) => c.mean),
+    }));
+    const spec = lineSpec({
+      title: `${arch}: ${a.networks}`,
+      series,
+      xTitle: 'fine-tuning epoch',
+      yTitle: 'mean test accuracy (%)',
+      points: true,
+    });
+    // a symlog epoch axis, ticks at the epochs read: 0, 1 and 5 apart, 25 and 50 still in view
+    type Layered = { layer: { encoding: { x: object } }[] };
+    const layer = (spec as unknown as Layered).layer.map((l) => ({
+      ...l,
+      encoding: { ...l.encoding, x: { ...l.encoding.x, scale: { type: 'symlog' }, axis: { values: rep.epochs } } },
+    }));
+    return { ...spec, layer } as unknown as TopLevelSpec;
+  });
+  return panels(specs, 'Fine-tuning from sampled weights (mean over the networks of each method)');
+}
+
+/** The whole command on options: every file written and recorded; returns the report. */
+export async function irisFinetune(o: IrisFinetuneOptions): Promise<FinetuneReport> {
+  const run = openTrainedIris(o.run);
+  const split = irisSplit();
+  const results: ArchResult[] = [];
+  for (const arch of ['M1', 'M2'] as const) results.push(await runArch(run, arch, o, split));
+  const settings: Settings = {
+    zoo: run.settings.zoo,
+    m1: run.settings.M1,
+    m2: run.settings.M2,
+    samples: o.samples,
+    epochs: o.epochs,
+    seed: o.seed,
+    bandwidth: o.bandwidth ?? 'scott',
+    best: BEST_FRACTION,
+    neighbourhood: 'posterior of a best model',
+    training: { ...ZOO_TRAINING, epochs: o.epochs },
+  };
+  const rep = finetuneReport(results, o, settings);
+  const written = await writeOutputs(o.run, results, rep);
+  const manifest = RunManifest.open(o.run);
+  for (const f of written) manifest.record(f, settings);
+  console.log(`\n${formatFinetune(rep)}\n\nwritten: ${written.map((f) => join(o.run, f)).join(', ')}`);
+  return rep;
+}
+
+async function writeOutputs(dir: string, results: ArchResult[], rep: FinetuneReport): Promise<string[]> {
+  writeJson(join(dir, 'finetune.json'), rep);
+  writeFileAtomic(join(dir, 'finetune.md'), `${formatFinetune(rep)}\n`);
+  await writeFigure(join(dir, 'finetune'), finetuneSpec(rep));
+  const mem = results.map((r) => memorisationSpec(r.memorisation, `${r.arch}: ${VAES[r.arch].what}`));
+  await writeFigure(join(dir, 'memorisation'), panels(mem, 'Nearest zoo network of each network at epoch 0'));
+  const tensors: Record<string, SafeTensor> = {};
+  for (const r of results) {
+    const n = rep.archs[r.arch]!.rows[0]!.n;
+    SAMPLERS.forEach((s, k) => {
+      const nz = r.memorisation.sets[s]!;
+      const acc = new Float32Array(r.tuned.at.length * n);
+      samplerAccuracy(r, k, n).forEach((a, e) => {
+        acc.set(a, e * n);
+      });
+      tensors[`${r.arch}.${s}.weights`] = { dtype: 'F32', shape: [n, vectorLength(r.arch)], data: r.sampled.sets[s] };
+      tensors[`${r.arch}.${s}.test_accuracy`] = { dtype: 'F32', shape: [r.tuned.at.length, n], data: acc };
+      tensors[`${r.arch}.${s}.nearest_weights`] = { dtype: 'F32', shape: [n], data: Float32Array.from(nz.weight) };
+      tensors[`${r.arch}.${s}.nearest_disagreement`] = {
+        dtype: 'F32',
+        shape: [n],
+        data: Float32Array.from(nz.disagreement),
+      };
+    });
+  }
+  for (const r of results) {
+    const zoo = r.memorisation.zoo;
+    tensors[`${r.arch}.zoo.nearest_weights`] = {
+      dtype: 'F32',
+      shape: [zoo.weight.length],
+      data: Float32Array.from(zoo.weight),
+    };
+    const d = Float32Array.from(zoo.disagreement);
+    tensors[`${r.arch}.zoo.nearest_disagreement`] = { dtype: 'F32', shape: [d.length], data: d };
+  }
+  writeSafetensors(join(dir, 'finetune.safetensors'), tensors, {
+    format: 'weightgen iris finetune v1',
+    epochs: JSON.stringify(rep.epochs),
+    samplers: JSON.stringify(SAMPLERS),
+  });
+  return FINETUNE_FILES;
+}
+
+/** The command line after `iris finetune`. */
+export async function irisFinetuneCommand(argv: readonly string[]): Promise<FinetuneReport | undefined> {
+  const p = parseCommand('iris finetune', IRIS_FINETUNE, argv);
+  if (p.help) {
+    console.log(`weightgen iris finetune\n${commandHelp('iris finetune', IRIS_FINETUNE)}`);
+    return undefined;
+  }
+  const o: IrisFinetuneOptions = { ...p.values };
+  if (existsSync(o.run)) prepareRunFolder(o.run); // a missing folder: openTrainedIris says what to do
+  const a = (await initGpu()).adapter;
+  console.log(
+    `adapter: ${a.vendor || '?'} ${a.description || a.architecture || ''} (${a.backend}${a.fallback ? ', CPU fallback' : ''})`,
+  );
+  console.log(`run folder: ${o.run}`);
+  const t0 = Date.now();
+  const rep = await irisFinetune(o);
+  console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return rep;
+}

@@ -1,0 +1,337 @@
+// `weightgen zoo --shards N --queue URL`: a zoo of the Iris sets split into N shard jobs (ranges of models)
+// on a job queue (BullMQ on Redis) for `weightgen worker`s on any number of machines; the producer follows
+// them and, when every shard's file is in the run folder, merges them into zoo.safetensors: the same bytes
+// `weightgen iris zoo` writes for the same settings (model g's seed depends on g alone, models/zoo.ts), and
+// the same manifest record, so `weightgen iris` carries on from it.
+//
+//   weightgen zoo --shards N --queue URL [--detach]   enqueue (again: only what is neither done nor queued)
+//   weightgen zoo --shards N --merge                  merge the shards in the run folder (no queue needed)
+//   weightgen zoo --status --queue URL                the run folder's jobs: shards done, networks/second
+//
+// Not here: the worker (worker.ts), the jobs' schema (io/queue-jobs.ts), the shard files (io/zoo-shards.ts).
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Queue } from 'bullmq';
+import { prepareRunFolder, readSafetensors, writeSafetensors } from '../io/files.js';
+import { RunManifest, settingsDiff } from '../io/manifest.js';
+import { parseQueueUrl, QUEUE_NAME, redactUrl, requireRedisClient } from '../io/queue-connection.js';
+import {
+  describeShard,
+  JobRefused,
+  planZooShards,
+  RUN_RULE,
+  resolveRunFolder,
+  runPathProblem,
+  shardFileName,
+  validateZooShardJob,
+  ZOO_SHARD,
+  type ZooPlan,
+  type ZooShardJob,
+  zooJobId,
+} from '../io/queue-jobs.js';
+import type { SafeTensor } from '../io/safetensors.js';
+import { mergeShards, readShard, ZOO_FILE, zooMetadata, zooSettings } from '../io/zoo-shards.js';
+import { ZOO_SETS, ZOO_TRAINING } from '../models/zoo.js';
+import { VERSION } from '../version.js';
+import { type FlagValues, UsageError } from './parser.js';
+import type { QUEUE_COMMANDS } from './queue-args.js';
+import { Progress } from './progress.js';
+import { usableUrl } from './worker.js';
+
+export interface ZooQueueOptions {
+  queue?: string;
+  shards?: number;
+  run: string; // relative to root
+  root: string;
+  sets: string; // comma-separated
+  models: number;
+  epochs: number;
+  seed: number;
+  merge: boolean;
+  status: boolean;
+  detach: boolean;
+  pollSeconds?: number; // how often the producer looks at its jobs, 1
+}
+
+const JOB_OPTIONS = {
+  attempts: 3, // an error (not a refusal) is retried twice, after 5 s and 10 s
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: false, // kept: the job id says the shard was done, and --status counts it
+  removeOnFail: false,
+} as const;
+
+/** The zoo the flags describe; a UsageError for a bad set list or run folder. */
+export function zooPlan(o: ZooQueueOptions): ZooPlan {
+  const problem = runPathProblem(o.run);
+  if (problem) {
+    throw new UsageError(`zoo: --run ${o.run}: ${problem}; expected ${RUN_RULE} (workers find it under their --root)`);
+  }
+  const names = o.sets.split(',').map((s) => s.trim());
+  const all = ZOO_SETS.map((s) => s.name);
+  const bad = names.filter((n) => !all.includes(n));
+  if (bad.length || new Set(names).size !== names.length) {
+    throw new UsageError(`zoo: --sets ${o.sets}: expected distinct names among ${all.join(', ')}, comma-separated`);
+  }
+  const sets = all.filter((n) => names.includes(n));
+  const { batch, lr } = ZOO_TRAINING;
+  return { version: VERSION, run: o.run, sets, models: o.models, epochs: o.epochs, batch, lr, seed: o.seed };
+}
+
+function runFolder(o: ZooQueueOptions): string {
+  try {
+    return resolveRunFolder(o.root, o.run);
+  } catch (e) {
+    throw new UsageError(`zoo: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The existing zoo.safetensors's tensors when it was made with this zoo's settings (or null when there is
+ * none); throws, naming both settings, when it was made with others.
+ */
+function existingZoo(dir: string, plan: ZooPlan): Record<string, SafeTensor> | null {
+  const path = join(dir, ZOO_FILE);
+  if (!existsSync(path)) return null;
+  const entry = RunManifest.open(dir).entry(ZOO_FILE);
+  const diff = entry ? settingsDiff(entry.settings, zooSettings(plan)) : ['no record of its settings in manifest.json'];
+  if (diff.length) {
+    throw new Error(
+      `${path} was made with other settings (${diff.join('; ')}); refusing to overwrite it: use another --run ` +
+        'folder, or delete it and what was made from it',
+    );
+  }
+  return readSafetensors(path).tensors;
+}
+
+/** Connects to the queue, or fails within 10 s with what Redis said. */
+async function openQueue(url: string): Promise<Queue> {
+  const connection = parseQueueUrl(url);
+  requireRedisClient();
+  const { Queue } = await import('bullmq');
+  const queue = new Queue(QUEUE_NAME, { connection });
+  let last = '';
+  queue.on('error', (e) => {
+    last = e.message;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const said = last ? `: ${last}` : '';
+      reject(
+        new Error(
+          `cannot reach the queue at ${redactUrl(url)} within 10 s${said} (is Redis running, the password right?)`,
+        ),
+      );
+    }, 10_000);
+  });
+  try {
+    await Promise.race([queue.waitUntilReady(), timeout]);
+  } catch (e) {
+    queue.disconnect().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return queue;
+}
+
+/** Adds the jobs whose shard is neither in the run folder nor queued; retries failed ones. */
+async function enqueue(queue: Queue, dir: string, jobs: ZooShardJob[]): Promise<void> {
+  const counts = { done: 0, queued: 0, added: 0, retried: 0 };
+  for (const job of jobs) {
+    if (readShard(dir, job)) {
+      counts.done++;
+      continue;
+    }
+    const id = zooJobId(job);
+    const had = await queue.getJob(id);
+    const state = had ? await had.getState() : 'missing';
+    if (state === 'failed') {
+      await had!.retry('failed');
+      counts.retried++;
+    } else if (state === 'completed' || state === 'missing' || state === 'unknown') {
+      if (had) await had.remove(); // completed, but its file is gone: train it again
+      await queue.add(ZOO_SHARD, job, { ...JOB_OPTIONS, jobId: id });
+      counts.added++;
+    } else {
+      counts.queued++;
+    }
+  }
+  console.log(
+    `${jobs.length} shards: ${counts.added} enqueued, ${counts.retried} failed ones retried, ` +
+      `${counts.queued} already queued, ${counts.done} already in the run folder`,
+  );
+}
+
+/** Waits until every shard's file is in the run folder; throws when a job has failed for good. */
+async function follow(queue: Queue, dir: string, jobs: ZooShardJob[], pollSeconds: number): Promise<void> {
+  const bar = new Progress(`zoo shards (${jobs[0]!.shards} over the queue)`, jobs.length);
+  const t0 = Date.now();
+  const missingSince = new Map<string, number>();
+  for (;;) {
+    let done = 0;
+    for (const job of jobs) {
+      if (existsSync(join(dir, shardFileName(job)))) {
+        done++;
+        continue;
+      }
+      const j = await queue.getJob(zooJobId(job));
+      const state = j ? await j.getState() : 'missing';
+      if (state === 'failed') {
+        throw new Error(
+          `${describeShard(job)} failed: ${j!.failedReason}; fix the cause, then run the same command again ` +
+            '(it retries failed shards)',
+        );
+      }
+      if (state === 'completed' || state === 'missing') {
+        // done by a worker (or gone from the queue), but no file here: give a shared volume time to show it
+        const since = missingSince.get(zooJobId(job)) ?? Date.now();
+        missingSince.set(zooJobId(job), since);
+        if (Date.now() - since > 30_000) {
+          throw new Error(
+            `${describeShard(job)} is ${state} in the queue but ${join(dir, shardFileName(job))} is not here: ` +
+              'is the run folder on the same shared volume for the workers and this machine (their --root)?',
+          );
+        }
+      }
+    }
+    const secs = (Date.now() - t0) / 1000;
+    const networks = jobs.slice(0, done).reduce((s, j) => s + j.count * j.sets.length, 0);
+    bar.update(done, `${done} shards in the run folder (${(networks / Math.max(secs, 1e-3)).toFixed(1)} networks/s)`);
+    if (done === jobs.length) return;
+    await new Promise((r) => setTimeout(r, pollSeconds * 1000));
+  }
+}
+
+/** Merges the plan's shards into zoo.safetensors and records it in the manifest. */
+export function mergeZoo(dir: string, plan: ZooPlan, jobs: ZooShardJob[]): void {
+  const existing = existingZoo(dir, plan) ?? {};
+  const tensors = mergeShards(dir, jobs, existing);
+  writeSafetensors(join(dir, ZOO_FILE), tensors, zooMetadata(plan));
+  RunManifest.open(dir).record(ZOO_FILE, zooSettings(plan));
+  for (const name of plan.sets) {
+    const acc = tensors[`${name}.test_accuracy`]!.data as Float32Array;
+    const mean = acc.reduce((s, a) => s + a, 0) / acc.length;
+    console.log(`zoo ${name}: ${plan.models} networks, mean test accuracy ${(100 * mean).toFixed(2)}%`);
+  }
+  console.log(`merged ${jobs.length} shards into ${join(dir, ZOO_FILE)}`);
+}
+
+/** `weightgen zoo`: enqueue and follow, or --merge, or --status. */
+export async function zooCommand(o: ZooQueueOptions): Promise<void> {
+  if (o.queue) usableUrl(o.queue);
+  if (o.status) {
+    if (!o.queue) throw new UsageError('zoo --status needs --queue URL (the queue the workers take jobs from)');
+    const queue = await openQueue(o.queue);
+    try {
+      console.log(await zooStatus(queue, o.run));
+    } finally {
+      await queue.close();
+    }
+    return;
+  }
+  if (o.shards === undefined) throw new UsageError('zoo needs --shards N (the number of jobs to split the zoo into)');
+  const plan = zooPlan(o);
+  let jobs: ZooShardJob[];
+  try {
+    jobs = planZooShards(plan, o.shards);
+  } catch (e) {
+    if (e instanceof JobRefused) throw new UsageError(`zoo: --shards ${o.shards}: ${e.message}`);
+    throw e;
+  }
+  const dir = runFolder(o);
+  if (o.merge) return mergeZoo(dir, plan, jobs);
+  if (!o.queue) throw new UsageError('zoo needs --queue URL (redis://host:port), or --merge to merge finished shards');
+  prepareRunFolder(dir);
+  const had = existingZoo(dir, plan);
+  if (had && plan.sets.every((s) => had[`${s}.weights`])) {
+    console.log(`${join(dir, ZOO_FILE)} already holds ${plan.sets.join(', ')} with these settings: nothing to do`);
+    return;
+  }
+  for (const j of jobs) readShard(dir, j); // a shard file of other settings: refuse before enqueuing anything
+  const queue = await openQueue(o.queue);
+  try {
+    await enqueue(queue, dir, jobs);
+    if (o.detach) {
+      console.log('detached: follow with `weightgen zoo --status`, merge with `weightgen zoo --merge` (same flags)');
+      return;
+    }
+    const t0 = Date.now();
+    await follow(queue, dir, jobs, o.pollSeconds ?? 1);
+    console.log(`all ${jobs.length} shards done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await queue.close();
+  }
+  mergeZoo(dir, plan, jobs);
+}
+
+const STATES = ['active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed'] as const;
+
+interface PlanJobs {
+  job: ZooShardJob; // one of them: the plan's settings
+  count: Record<(typeof STATES)[number], number>;
+  networks: number; // trained, in completed shards
+  span: [number, number]; // first start, last finish of completed shards (ms)
+  notes: string[]; // running and failed shards
+}
+
+/** The run folder's jobs in the queue, by plan: shards per state, networks done and per second, failures. */
+export async function zooStatus(queue: Queue, run: string): Promise<string> {
+  const plans = new Map<string, PlanJobs>();
+  for (const state of STATES) {
+    for (const j of await queue.getJobs([state], 0, -1)) {
+      if (!j || j.name !== ZOO_SHARD) continue;
+      let job: ZooShardJob;
+      try {
+        job = validateZooShardJob(j.data);
+      } catch {
+        continue; // a refused job belongs to no run
+      }
+      if (job.run !== run) continue;
+      const { first: _f, count: _c, shard: _s, ...settings } = job;
+      const key = JSON.stringify(settings);
+      const zero = { active: 0, waiting: 0, prioritized: 0, delayed: 0, completed: 0, failed: 0 };
+      const p = plans.get(key) ?? { job, count: zero, networks: 0, span: [Infinity, 0], notes: [] };
+      plans.set(key, p);
+      p.count[state]++;
+      if (state === 'completed') {
+        p.networks += job.count * job.sets.length;
+        p.span = [Math.min(p.span[0], j.processedOn ?? Infinity), Math.max(p.span[1], j.finishedOn ?? 0)];
+      }
+      if (state === 'active')
+        p.notes.push(`  running: ${describeShard(job)}, ${JSON.stringify(j.progress)}% (${j.processedBy ?? '?'})`);
+      if (state === 'failed') p.notes.push(`  failed: ${describeShard(job)}: ${j.failedReason}`);
+    }
+  }
+  if (!plans.size) return `no ${ZOO_SHARD} jobs for run folder ${run} in the queue`;
+  const lines: string[] = [];
+  for (const { job, count: n, networks, span, notes } of plans.values()) {
+    const secs = (span[1] - span[0]) / 1000;
+    const rate = secs > 0 ? `, ${(networks / secs).toFixed(1)} networks/s` : '';
+    lines.push(
+      `run ${run}: ${job.models} models x ${job.sets.join(', ')} (${job.epochs} epochs, seed ${job.seed}) in ` +
+        `${job.shards} shards: ${n.completed} done, ${n.active} running, ${n.waiting + n.prioritized + n.delayed} ` +
+        `waiting, ${n.failed} failed; ${networks} of ${job.models * job.sets.length} networks trained${rate}`,
+      ...notes,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `weightgen zoo` from its parsed flags (args.ts). */
+export function zooCli(o: FlagValues<(typeof QUEUE_COMMANDS)['zoo']['flags']>): Promise<void> {
+  return zooCommand({
+    queue: o.queue,
+    shards: o.shards,
+    run: o.run,
+    root: o.root,
+    sets: o.sets,
+    models: o.models,
+    epochs: o['zoo-epochs'],
+    seed: o.seed,
+    merge: o.merge,
+    status: o.status,
+    detach: o.detach,
+  });
+}
