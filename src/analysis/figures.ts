@@ -9,6 +9,9 @@
 //   figures-histogram.ts   histogramSpec, histogramBars      figures-line.ts     lineSpec
 //   figures-scatter.ts     scatterSpec                       figures-heatmap.ts  heatmapSpec, cellEdges
 //   figures-image.ts       imageGrid                         figures-base.ts     the frame and checks they share
+//   figures-hypernet.ts    the hypernetwork analyses' specs  figures-panels.ts   panels side by side
+//   figures-toy.ts         the toy problem's heat map and curve
+// (The memorisation figure is built in src/analysis/memorisation.ts, beside the distances it draws.)
 
 export type { FigureOptions, TopLevelSpec } from './figures-base.js';
 export { cellEdges, type HeatmapOptions, heatmapSpec } from './figures-heatmap.js';
@@ -32,3 +35,5 @@ export {
   ensemblesSpec,
 } from './figures-hypernet.js';
 export { panelsSpec } from './figures-panels.js';
+// the toy problem (figures-toy.ts)
+export * from './figures-toy.js';
