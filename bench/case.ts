@@ -5,6 +5,7 @@
 import type { Backend, Tf } from './env.js';
 
 export type Contender = 'ours' | Backend;
+export type Bound = 'flops' | 'bytes' | 'intensity';
 
 export interface Impl {
   /** The output of the first iteration (which also compiled the kernels), read back in full. */
@@ -22,6 +23,16 @@ export interface Case {
   shape: string;
   /** Floating-point operations of one iteration, when GFLOP/s means something. */
   flops?: number;
+  /**
+   * Bytes one iteration must move at least (operands read once, results written once), for the share of
+   * the bandwidth roof; absent: the harness sums the storage buffers each of our dispatches binds.
+   */
+  bytes?: number;
+  /**
+   * Which roof bounds the case (report.ts): 'flops' (matmul, conv), 'bytes' (elementwise, reductions,
+   * optimizers, copies) or 'intensity' (training steps: the row's FLOPs per byte against the ridge).
+   */
+  bound?: Bound;
   /** Report iterations per second too (training steps). */
   perSecond?: boolean;
   /** Why a contender is absent or partial, printed under the table. */

@@ -82,6 +82,8 @@ export function matmulCase(m: number, k: number, n: number, batch = 0, mm: Matmu
     op: `matmul${label}`,
     shape: batch ? `${batch} x (${m}x${k} @ ${k}x${n})` : square ? `${m}^3` : `${m}x${k} @ ${k}x${n}`,
     flops: 2 * Math.max(batch, 1) * m * k * n,
+    bytes: 4 * Math.max(batch, 1) * (m * k + k * n + m * n), // a, b read once, c written once
+    bound: 'flops',
     async ours() {
       const ta = tensor(a, aShape).keep();
       const tb = tensor(b, bShape).keep();
@@ -111,6 +113,9 @@ export function crossEntropyCase(rows: number, cols: number, grad: boolean): Cas
   return {
     op: grad ? 'softmax-xent fwd+bwd' : 'softmax-xent fwd',
     shape: `${rows}x${cols}`,
+    // logits and labels read, the loss written (and the logits' gradient)
+    bytes: 4 * (rows * cols + rows + 1 + (grad ? rows * cols : 0)),
+    bound: 'bytes',
     async ours() {
       const x = tensor(logits, [rows, cols]).keep();
       const y = tensor(labels, [rows], 'i32').keep();
@@ -157,6 +162,8 @@ export function adamCase(n: number): Case {
     op: 'adam step',
     shape: `${n.toLocaleString('en-US')} params`,
     flops: 0,
+    bytes: 4 * 7 * n, // p, g, m, v read; p, m, v written
+    bound: 'bytes',
     async ours() {
       const p = requireGrad(tensor(init, [n])).keep();
       const opt = new Adam([p], { lr: 1e-3 });

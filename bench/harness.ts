@@ -9,10 +9,13 @@
 // from issuing the work to a completed readback of its result; the row keeps the median. GPU time: one
 // more iteration of ours and of TF.js-WebGPU with timestamp queries on (our profiler and tf.time both
 // give each dispatch its own compute pass and sum end - begin over the dispatches), which also counts
-// the dispatches; its wall time is not a sample (tf.time submits each kernel on its own).
+// the dispatches; its wall time is not a sample (tf.time submits each kernel on its own). Our timed
+// iteration is also traced (gpu().trace): the bytes its dispatches bind and its matmuls' FLOPs, for the
+// rows' shares of the roofs when the case gives no count of its own (report.ts applyRoofs).
 
 import { gpu } from '../src/gpu/index.js';
-import type { Case, Contender, Impl } from './case.js';
+import type { DispatchTrace } from '../src/gpu/trace.js';
+import type { Bound, Case, Contender, Impl } from './case.js';
 import { type BenchEnv, quietly, useBackend } from './env.js';
 import { maxAbsDiff, median } from './util.js';
 
@@ -25,6 +28,13 @@ export interface Row {
   op: string;
   shape: string;
   flops: number | null;
+  /** Least bytes an iteration moves: the case's count, else traced (bytesFrom below); null when unknown. */
+  bytes: number | null;
+  bound: Bound;
+  /** FLOPs of our matmul dispatches in one iteration, from the dispatch trace (training steps). */
+  tracedFlops: number | null;
+  /** Which roof the row is read against and its shares (report.ts applyRoofs); null without roofs. */
+  roof: RowRoof | null;
   perSecond: boolean;
   ours: Timing | null;
   webgpu: Timing | null;
@@ -41,6 +51,13 @@ export interface Row {
   /** TF.js measured this fraction of the work; its times above are already scaled to the whole. */
   tfFraction: number;
   notes: string[];
+}
+
+export interface RowRoof {
+  intensity: number | null; // FLOPs per byte
+  fmaShare: number | null; // our GFLOP/s / the FMA roof
+  bandwidthShare: number | null; // our GB/s / the bandwidth roof
+  against: 'fma' | 'bandwidth' | null; // the roof that bounds the row
 }
 
 export interface RunOptions {
@@ -78,6 +95,22 @@ async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; dispatches
 interface GpuRun {
   gpuMs: number | null;
   dispatches: number | null;
+  trace?: DispatchTrace[];
+}
+
+/**
+ * Bytes the traced dispatches move at least if each storage buffer they bind is touched once (a matmul's
+ * placeholder bias, bound but never read, is left out); FLOPs of the matmul dispatches (2 M N K a batch entry).
+ */
+export function fromTrace(trace: DispatchTrace[]): { bytes: number; flops: number } {
+  let bytes = 0;
+  let flops = 0;
+  for (const d of trace) {
+    const u = d.uniforms as Record<string, number>;
+    for (const b of d.bindings) if (!(d.module === 'matmul' && b.name === 'bias' && !u.has_bias)) bytes += b.bytes;
+    if (d.module === 'matmul') flops += 2 * u.m! * u.n! * u.k! * Math.max(u.batch!, 1);
+  }
+  return { bytes, flops };
 }
 
 /** One iteration of ours with GPU timestamps on. */
@@ -85,13 +118,17 @@ async function oursTimed(impl: Impl): Promise<GpuRun> {
   const g = gpu();
   g.profiler.reset();
   g.setProfiling(g.canProfile);
+  g.startTrace();
+  let run: GpuRun;
   try {
     const { dispatches } = await counting(() => time(impl));
     const gpuMs = g.canProfile ? g.profiler.summary().reduce((s, r) => s + r.totalMs, 0) : null;
-    return { gpuMs, dispatches };
+    run = { gpuMs, dispatches };
   } finally {
+    run = { ...run!, trace: g.stopTrace() };
     g.setProfiling(false);
   }
+  return run;
 }
 
 /** One iteration of TF.js-WebGPU inside tf.time. */
@@ -115,6 +152,10 @@ export async function runCase(env: BenchEnv, c: Case, o: RunOptions): Promise<Ro
     op: c.op,
     shape: c.shape,
     flops: c.flops ?? null,
+    bytes: c.bytes ?? null,
+    bound: c.bound ?? 'intensity',
+    tracedFlops: null,
+    roof: null,
     perSecond: c.perSecond ?? false,
     ours: null,
     webgpu: null,
@@ -185,6 +226,11 @@ export async function runCase(env: BenchEnv, c: Case, o: RunOptions): Promise<Ro
       if (who === 'ours') {
         row.oursGpuMs = t.gpuMs;
         row.oursDispatches = t.dispatches;
+        if (t.trace?.length) {
+          const traced = fromTrace(t.trace);
+          row.bytes ??= traced.bytes;
+          row.tracedFlops = traced.flops;
+        }
       } else {
         row.webgpuGpuMs = t.gpuMs === null ? null : t.gpuMs / scale;
         row.webgpuDispatches = t.dispatches === null ? null : Math.round(t.dispatches / scale);

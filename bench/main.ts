@@ -6,6 +6,8 @@
 //   npm run bench -- --quick               fewer rounds (a smoke test; figures are noisier)
 //   npm run bench -- --only "matmul,VAE"   cases whose "op shape" contains one of these
 //   npm run bench -- --full                the convolutions with all 32 groups (TF.js: 4 of them, scaled)
+//   npm run bench -- --only roofline       only the roofs (roofline.ts): FMA GFLOP/s and GB/s of this adapter
+//   npm run bench -- --no-roofline         leave out the roofs (and the rows' shares of them)
 //   npm run bench -- --no-candidate        leave out the rows of the matmul kernel candidate
 //   npm run bench -- --sweep               the matmul kernel sweep (sweep.ts) instead of the table
 //   npm run bench -- --sweep-final         only its last stage, on matmul-variants.ts FINALISTS
@@ -22,7 +24,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEnv } from './env.js';
 import { overheads, runCases } from './harness.js';
-import { formatTable, formatTargets, LEGEND, type Report, targets } from './report.js';
+import { applyRoofs, formatRoofs, formatTable, formatTargets, LEGEND, type Report, targets } from './report.js';
+import { measureRoofs, remeasure } from './roofline.js';
 import { rounds, type SuiteOptions, suite } from './suite.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..'); // dist/ -> the repository
@@ -42,6 +45,7 @@ const options: SuiteOptions & { dawnFlags: string | null } = {
     .filter(Boolean),
   full: flag('--full'),
   candidate: !flag('--no-candidate'),
+  roofline: !flag('--no-roofline'),
   dawnFlags: value('--dawn-flags') ?? null,
 };
 
@@ -90,7 +94,9 @@ export function printReport(report: Report): void {
         `${o.roundTripUs.toFixed(0)} us per round trip (dispatch, submit, 4-byte readback)`,
     );
   }
+  if (report.roofs) console.log(formatRoofs(report.roofs));
   console.log('');
+  if (!report.rows.length) return; // the roofs alone (--only roofline)
   console.log(formatTable(report.rows));
   console.log(`\n${LEGEND.join('\n')}`);
   const notes = [...new Set(report.rows.flatMap((r) => r.notes))];
@@ -104,13 +110,13 @@ async function node(): Promise<Report> {
   for (const s of skipped) console.log(s);
   console.log(`${cases.length} cases on ${env.adapter}`);
   const load0 = loadavg();
+  const log = (l: string) => console.log(l);
+  const roofs = options.roofline ? await measureRoofs({ quick: options.quick, log }) : null;
   const fixed = await overheads();
-  const rows = await runCases(env, cases, {
-    ...rounds(options.quick),
-    contenders: ['ours', 'webgpu', 'wasm'],
-    log: (l) => console.log(l),
-  });
+  const rows = await runCases(env, cases, { ...rounds(options.quick), contenders: ['ours', 'webgpu', 'wasm'], log });
   for (const s of skipped) for (const r of rows) r.notes.push(s);
+  const after = roofs && cases.length ? await remeasure(roofs, options.quick) : null;
+  if (roofs) applyRoofs(rows, roofs);
   return {
     date: new Date().toISOString(),
     runtime: 'node',
@@ -122,6 +128,7 @@ async function node(): Promise<Report> {
     options: { ...options },
     load: { before: load0, after: loadavg() },
     overheads: fixed,
+    roofs: roofs && { ...roofs, after },
     rows,
     targets: targets(rows),
   };

@@ -321,15 +321,18 @@ export function variantMatmul(v: Variant, a: Tensor, b: Tensor, transA = false, 
   return out;
 }
 
-/** What `--sweep-final` compares: the leaders of the last full sweep, and bigger blocks. */
+/**
+ * What `--sweep-final` compares: the candidate (promoted as shaders/matmul.wgsl matmul_vec4) against vec4
+ * blocks of other sizes. The FMA roof (roofline.ts) peaks at 4 vec4 chains a thread and falls at 8-16 on
+ * SwiftShader (registers spill), so smaller blocks than 16x8 (32 vec4 accumulators) are worth a look.
+ */
 export const FINALISTS: Variant[] = [
-  variant('regs', 16, 8, 8, 8, { vec4: true, unroll: 4 }),
-  variant('regs', 16, 8, 8, 8, { unroll: 4 }),
-  variant('regs', 16, 8, 4, 4, { unroll: 4 }),
   variant('regs', 16, 8, 16, 4, { vec4: true, unroll: 4 }),
-  variant('regs', 32, 4, 8, 8, { unroll: 4 }),
-  variant('regs', 32, 8, 4, 4, { unroll: 4 }),
-  variant('regs', 16, 16, 4, 4, { unroll: 4 }),
+  variant('regs', 8, 8, 8, 8, { vec4: true, unroll: 4 }),
+  variant('regs', 8, 4, 8, 8, { vec4: true, unroll: 4 }),
+  variant('regs', 4, 8, 16, 4, { vec4: true, unroll: 4 }),
+  variant('regs', 16, 4, 8, 8, { vec4: true, unroll: 4 }),
+  variant('regs', 8, 16, 8, 8, { vec4: true, unroll: 4 }),
 ];
 
 /** The variant the sweep found best on SwiftShader (see sweep.ts); the bench adds rows for it. */

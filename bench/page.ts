@@ -3,7 +3,8 @@
 
 import { startEnv } from './env.js';
 import { overheads, runCases } from './harness.js';
-import { type Report, targets } from './report.js';
+import { applyRoofs, type Report, targets } from './report.js';
+import { measureRoofs, remeasure } from './roofline.js';
 import { rounds, suite, type SuiteOptions } from './suite.js';
 import { LOG_PREFIX } from './util.js';
 
@@ -15,9 +16,12 @@ async function run(): Promise<Report> {
   const { cases, skipped } = suite(o);
   for (const s of skipped) log(s);
   log(`${cases.length} cases on ${env.adapter}`);
+  const roofs = o.roofline ? await measureRoofs({ quick: o.quick, log }) : null;
   const fixed = await overheads();
   const rows = await runCases(env, cases, { ...rounds(o.quick), contenders: ['ours', 'webgpu', 'wasm'], log });
   for (const s of skipped) for (const r of rows) r.notes.push(s);
+  const after = roofs && cases.length ? await remeasure(roofs, o.quick) : null;
+  if (roofs) applyRoofs(rows, roofs);
   return {
     date: new Date().toISOString(),
     runtime: 'browser',
@@ -29,6 +33,7 @@ async function run(): Promise<Report> {
     options: o,
     load: null,
     overheads: fixed,
+    roofs: roofs && { ...roofs, after },
     rows,
     targets: targets(rows),
   };

@@ -1,6 +1,8 @@
-// The benchmark's table, its JSON record (bench/results/<date>-<env>.json) and the issue's targets.
+// The benchmark's table, its JSON record (bench/results/<date>-<env>.json), each row as a share of the
+// roof that bounds it (roofline.ts measures the roofs), and the issue's targets.
 
 import type { Row } from './harness.js';
+import type { Roofs } from './roofline.js';
 import { fmtDiff, fmtMs, fmtNum, fmtRatio, textTable } from './util.js';
 
 export interface Report {
@@ -17,6 +19,11 @@ export interface Report {
   /** Our fixed costs on this adapter (harness.ts overheads()). */
   overheads: { dispatchUs: number; roundTripUs: number } | null;
   rows: Row[];
+  /**
+   * The adapter's roofs (roofline.ts), measured before the cases; `after`: its best configurations measured
+   * again after them (the machine's load moves). null with --no-roofline.
+   */
+  roofs?: (Roofs & { after: { fmaGflops: number; bandwidthGBs: number } | null }) | null;
   /** Kernel variant sweep (sweep.ts), when it ran. */
   sweep?: unknown;
   targets: Target[];
@@ -39,6 +46,59 @@ export function speedup(row: Row, other: 'webgpu' | 'wasm'): number | null {
   return t && row.ours ? t.ms / row.ours.ms : null;
 }
 
+/**
+ * Each row's shares of the roofs, from our wall time: GFLOP/s over the FMA roof and GB/s over the bandwidth
+ * roof. The row is read against the roof its bound names; a training step's FLOPs (the case's count, else
+ * its matmul dispatches') per byte against the ridge (FMA roof / bandwidth roof) decides. A captured step,
+ * whose replay the trace does not see, takes the FLOPs and bytes of the same step uncaptured.
+ */
+export function applyRoofs(rows: Row[], roofs: Roofs): void {
+  const ridge = (roofs.fmaGflops * 1e9) / (roofs.bandwidthGBs * 1e9);
+  for (const r of rows) {
+    const twin = rows.find((x) => x !== r && `${x.op}, captured` === r.op && x.shape === r.shape);
+    r.bytes ??= twin?.bytes ?? null;
+    r.tracedFlops ??= twin?.tracedFlops ?? null;
+    const flops = r.flops || (r.tracedFlops ?? 0) || null;
+    const ms = r.ours?.ms;
+    const intensity = flops && r.bytes ? flops / r.bytes : null;
+    const fmaShare = flops && ms ? flops / ms / 1e6 / roofs.fmaGflops : null;
+    const bandwidthShare = r.bytes && ms ? r.bytes / ms / 1e6 / roofs.bandwidthGBs : null;
+    let against: 'fma' | 'bandwidth' | null =
+      r.bound === 'flops'
+        ? 'fma'
+        : r.bound === 'bytes'
+          ? 'bandwidth'
+          : intensity === null
+            ? null
+            : intensity >= ridge
+              ? 'fma'
+              : 'bandwidth';
+    if (against === 'fma' && fmaShare === null) against = null;
+    if (against === 'bandwidth' && bandwidthShare === null) against = null;
+    r.roof = { intensity, fmaShare, bandwidthShare, against };
+  }
+}
+
+/** "12.3% F" (of the FMA roof) or "4.5% B" (of the bandwidth roof): the share that bounds the row. */
+function fmtShare(r: Row): string {
+  const x = r.roof;
+  if (!x?.against) return '-';
+  const v = x.against === 'fma' ? x.fmaShare! : x.bandwidthShare!;
+  return `${(100 * v).toFixed(v >= 0.1 ? 0 : 1)}% ${x.against === 'fma' ? 'F' : 'B'}`;
+}
+
+export function formatRoofs(roofs: NonNullable<Report['roofs']>): string {
+  const after = roofs.after
+    ? `; after the cases ${fmtNum(roofs.after.fmaGflops, 1)} GFLOP/s, ${fmtNum(roofs.after.bandwidthGBs, 1)} GB/s`
+    : '';
+  return (
+    `roofs (${roofs.timing}): FMA ${fmtNum(roofs.fmaGflops, 1)} GFLOP/s (${roofs.fmaBest}); bandwidth ` +
+    `${fmtNum(roofs.bandwidthGBs, 1)} GB/s (sum ${fmtNum(roofs.sumGBs, 1)}: ${roofs.sumBest}; copy ` +
+    `${fmtNum(roofs.copyGBs, 1)}: ${roofs.copyBest}; ${roofs.streamBytes / 2 ** 20} MiB); ridge ` +
+    `${fmtNum(roofs.fmaGflops / roofs.bandwidthGBs, 2)} FLOP/byte${after}`
+  );
+}
+
 export function formatTable(rows: Row[]): string {
   const head = [
     'op',
@@ -53,6 +113,7 @@ export function formatTable(rows: Row[]): string {
     'ours GFLOP/s',
     'WebGPU GFLOP/s',
     'wasm GFLOP/s',
+    'ours % roof',
     'dispatches',
     'max|d| WebGPU',
     'max|d| wasm',
@@ -70,6 +131,7 @@ export function formatTable(rows: Row[]): string {
     gflops(r.flops, r.ours?.ms),
     gflops(r.flops, r.webgpu?.ms),
     gflops(r.flops, r.wasm?.ms),
+    fmtShare(r),
     `${r.oursDispatches ?? '-'} / ${r.webgpuDispatches ?? '-'}`,
     fmtDiff(r.diffWebgpu),
     fmtDiff(r.diffWasm),
@@ -91,6 +153,10 @@ export const LEGEND = [
   '  (the output, the gradients, or the updated parameters), each contender timed in turn in every round.',
   'GPU ms: the kernels alone, from GPU timestamp queries (begin and end of each dispatch, summed), one iteration.',
   'vs WebGPU / vs wasm: their wall time / ours (above 1: ours is faster). GFLOP/s from wall time.',
+  '% roof: our wall-time rate as a share of the roof that bounds the row: F, GFLOP/s of the FMA roof (matmul,',
+  '  conv; a step whose FLOPs per byte pass the ridge), B, GB/s of the bandwidth roof (the least bytes the',
+  '  row moves: its operands read and results written once, or the sum of the buffers its dispatches bind).',
+  '  The JSON has both shares of every row (roof.fmaShare, roof.bandwidthShare).',
   'dispatches: compute dispatches in one iteration, ours / TF.js-WebGPU.',
   "max|d|: largest |ours - TF.js| over the first iteration's outputs (same inputs and initial weights).",
 ];

@@ -8,12 +8,27 @@ import { addTorchPeer, hypernetStepCase } from './cases-hypernet.js';
 import { capturedHypernetStepCase, capturedVaeStepCase } from './cases-capture.js';
 import { vaeStepCase } from './cases-train.js';
 import { candidateMatmul, CANDIDATE } from './matmul-variants.js';
+import { matmul, type MatmulKernel, useMatmulKernel } from '../src/ops/index.js';
+import type { Tensor } from '../src/tensor/index.js';
+
+/** Our matmul with one kernel forced (the rows that compare the library's kernels side by side). */
+function forced(k: MatmulKernel): (a: Tensor, b: Tensor) => Tensor {
+  return (a, b) => {
+    useMatmulKernel(k);
+    try {
+      return matmul(a, b);
+    } finally {
+      useMatmulKernel(null);
+    }
+  };
+}
 
 export interface SuiteOptions {
   quick: boolean; // fewer rounds, for a smoke test
   only: string[]; // keep cases whose "op shape" contains one of these
   full: boolean; // TF.js runs every group of the grouped convolutions
-  candidate: boolean; // add rows for the matmul kernel candidate of bench/matmul-variants.ts
+  candidate: boolean; // add rows for the matmul kernel candidate of bench/matmul-variants.ts and forced regs
+  roofline: boolean; // measure the roofs (roofline.ts) and print every row as a share of its roof
 }
 
 /** How long each case runs: about budgetMs of timed work, within [minRounds, maxRounds] rounds. */
@@ -32,6 +47,8 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
     matmulCase(16, 4, 3, 500),
   ];
   if (o.candidate) {
+    // the kernel the vec4 path replaced where it fits (square shapes), beside the automatic choice above
+    for (const d of [256, 512, 1024]) cases.push(matmulCase(d, d, d, 0, forced('regs'), ' [regs]'));
     const tag = ` [${CANDIDATE.name}]`;
     cases.push(
       matmulCase(256, 256, 256, 0, candidateMatmul, tag),
@@ -51,6 +68,9 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
   // the cpu preset's batch and the paper's (there TF.js takes the step at 4 of the 32 networks, scaled: its
   // WebGPU side needs minutes per step on a CPU adapter)
   cases.push(hypernetStepCase(8, 8), capturedHypernetStepCase(8, 8), hypernetStepCase(32, 32, 4));
+  // the roof that bounds each case (report.ts applyRoofs), where the case does not say
+  for (const c of cases)
+    c.bound ??= /^(matmul|conv2d)/.test(c.op) ? 'flops' : /step/.test(c.op) ? 'intensity' : 'bytes';
   const keep = (c: Case) => !o.only.length || o.only.some((s) => `${c.op} ${c.shape}`.includes(s));
   const kept = cases.filter(keep);
   addTorchPeer(kept, o.quick); // Node: times bench/hypernet_torch.py now, for the hypernet rows' notes

@@ -51,6 +51,7 @@ function shipped(k: MatmulKernel): Entry {
 
 const SHIPPED_TILED = shipped('tiled');
 const SHIPPED_REGS = shipped('regs');
+const SHIPPED_VEC4 = shipped('vec4');
 
 const entry = (v: Variant): Entry => ({
   name: v.name,
@@ -230,7 +231,7 @@ export async function sweep(o: SweepOptions): Promise<{ results: SweepResult[]; 
   return finalStage(best3, o.rounds + 2);
 
   async function finalStage(finalists: Entry[], more: number) {
-    const fin = [SHIPPED_REGS, ...finalists];
+    const fin = [SHIPPED_REGS, SHIPPED_VEC4, ...finalists];
     await stage('final', fin, 256, 256, 256, more);
     await stage('final', fin, 512, 512, 512, more);
     const atLarge = await stage('final', fin, o.large, o.large, o.large, Math.max(2, o.rounds - 1));

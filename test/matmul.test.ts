@@ -3,6 +3,7 @@ import { Linear, ReLU, Sequential, Sigmoid } from '../src/nn/index.js';
 import { mul, relu, sigmoid } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { type Activation, cpuMatmul, linear, matmul, useMatmulKernel } from '../src/ops/matmul.js';
+import { gpu } from '../src/gpu/index.js';
 import { backward, Rng, requireGrad, type Tensor, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { cpuRng, expectClose, setupGpu } from './helpers.js';
@@ -60,9 +61,10 @@ describe('matmul CPU reference', () => {
   });
 });
 
-// Each of the four kernels is held to the reference on every shape; the automatic choice is used by the
-// backward tests below.
-for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
+// Each of the kernels is held to the reference on every shape (vec4, forced, runs where its operands fit:
+// K and N multiples of 4, no transpose, and regs elsewhere); the automatic choice is used by the backward
+// tests below.
+for (const kernel of ['tiled', 'regs', 'vec4', 'regs4', 'small'] as const)
   describe(`matmul forward (${kernel} kernel)`, () => {
     beforeAll(() => useMatmulKernel(kernel));
     afterAll(() => useMatmulKernel(null));
@@ -81,6 +83,8 @@ for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
       [70, 45, 66],
       [128, 128, 128],
       [66, 7, 131],
+      [70, 44, 68], // vec4: ragged rows, and a last column block of 4 past the 8 a thread owns
+      [130, 8, 36],
     ];
     for (const [tA, tB] of FLAGS) {
       it(`2-D, transA=${tA} transB=${tB}`, async () => {
@@ -105,6 +109,7 @@ for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
         for (const [j, [tA, tB]] of FLAGS.entries()) {
           await checkForward(17, 33, 9, layout, tA, tB, 200 + j);
           await checkForward(70, 45, 66, layout, tA, tB, 300 + j);
+          await checkForward(33, 12, 20, layout, tA, tB, 400 + j); // K, N multiples of 4 (vec4 when not transposed)
         }
       });
     }
@@ -132,6 +137,70 @@ for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
       for (const t of [x, w, y, w.grad!, x.grad!]) t.dispose();
     });
   });
+
+// Which kernel runs: the vec4 path takes row-major operands with K and N multiples of 4 (on SwiftShader, the
+// automatic choice; on a GPU the tiled kernel), and never a transposed operand or a ragged K or N.
+describe('matmul vec4 path', () => {
+  const entryOf = async (aShape: number[], bShape: number[], tA: boolean, tB: boolean, seed: number) => {
+    const rng = cpuRng(seed);
+    const av = rng.uniform(aShape.reduce((p, d) => p * d, 1));
+    const bv = rng.uniform(bShape.reduce((p, d) => p * d, 1));
+    const a = tensor(av, aShape);
+    const b = tensor(bv, bShape);
+    let c: Tensor | null = null;
+    const trace = await gpu().trace(() => {
+      c = matmul(a, b, tA, tB);
+    });
+    const want = cpuMatmul(Float32Array.from(av), aShape, Float32Array.from(bv), bShape, tA, tB);
+    const name = `(${aShape}) @ (${bShape}) transA=${tA} transB=${tB}`;
+    expectClose(await c!.data(), want.data, RTOL, ATOL, name);
+    for (const t of [a, b, c!]) t.dispose();
+    expect(trace.length, name).toBe(1);
+    return trace[0]!.entry;
+  };
+  const fits = () => (gpu().adapter.fallback ? 'matmul_vec4' : 'matmul');
+  const other = () => (gpu().adapter.fallback ? 'matmul_regs' : 'matmul');
+
+  it('takes shapes with K and N multiples of 4 and row-major operands', async () => {
+    expect(await entryOf([128, 64], [64, 256], false, false, 1)).toBe(fits());
+    expect(await entryOf([3, 70, 44], [44, 132], false, false, 2)).toBe(fits()); // b shared by the batch
+    expect(await entryOf([2, 130, 20], [2, 20, 200], false, false, 3)).toBe(fits());
+  });
+
+  it('leaves transposes and K or N off a multiple of 4 to the other kernels', async () => {
+    expect(await entryOf([64, 128], [64, 256], true, false, 4)).toBe(other());
+    expect(await entryOf([128, 64], [256, 64], false, true, 5)).toBe(other());
+    expect(await entryOf([128, 66], [66, 256], false, false, 6)).toBe(other());
+    expect(await entryOf([128, 64], [64, 258], false, false, 7)).toBe(other());
+  });
+
+  // Forced, the vec4 kernel runs each forward product below (its backward products are transposed: regs).
+  describe('gradients through the vec4 forward', () => {
+    beforeAll(() => useMatmulKernel('vec4'));
+    afterAll(() => useMatmulKernel(null));
+    const cases: [number, number, number, Layout][] = [
+      [5, 8, 12, [[], []]],
+      [19, 4, 20, [[], []]],
+      [3, 12, 8, [[2], [2]]],
+      [4, 8, 4, [[], [3]]],
+    ];
+    it('against central differences', async () => {
+      for (const [i, [m, k, n, layout]] of cases.entries()) {
+        const aShape = stored(layout[0], m, k, false);
+        const bShape = stored(layout[1], k, n, false);
+        await checkOp({
+          name: `matmul vec4 (${aShape}) @ (${bShape})`,
+          inputs: [randomData(50 + 2 * i, aShape), randomData(51 + 2 * i, bShape)],
+          gpu: (a, b) => matmul(a, b),
+          cpu: (a, b) => cpuMatmul(a, aShape, b, bShape).data,
+          rtol: RTOL,
+          atol: ATOL,
+          seed: i,
+        });
+      }
+    });
+  });
+});
 
 describe('matmul backward', () => {
   // Small shapes (finite differences cost one CPU matmul per input element), still crossing 32-row

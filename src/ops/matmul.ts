@@ -12,9 +12,10 @@ import { sum, sumToShape } from './reduce.js';
 
 const WGSL = SHADER_CONSTS.matmul;
 /** Rows and columns of the output per workgroup, [rows, columns], from the constants of shaders/matmul.wgsl. */
-const TILE: Record<'tiled' | 'regs' | 'regs4', [number, number]> = {
+const TILE: Record<'tiled' | 'regs' | 'vec4' | 'regs4', [number, number]> = {
   tiled: [WGSL.TILE_M, WGSL.TILE_N],
   regs: [WGSL.REGS_ROWS * WGSL.REGS_WG_Y, WGSL.REGS_COLS * WGSL.REGS_WG_X],
+  vec4: [WGSL.REGS_ROWS * WGSL.REGS_WG_Y, WGSL.REGS_COLS * WGSL.REGS_WG_X],
   regs4: [WGSL.REGS4_TILE, WGSL.REGS4_TILE],
 };
 /** Below this many workgroups of `regs`, its 64x128 tiles are too few to share out: use `regs4`. */
@@ -25,10 +26,12 @@ const SMALL = 8;
 /**
  * The kernels of shaders/matmul.wgsl: `tiled` stages tiles in workgroup memory (best on GPUs),
  * `regs` blocks 16x8 outputs a thread in registers with no workgroup memory (4-8x faster on SwiftShader,
- * measured in bench/), `regs4` the same with 4x4 outputs a thread (small products, on SwiftShader),
+ * measured in bench/), `vec4` is `regs` with vec4 loads (row-major operands, K and N multiples of 4: where
+ * it cannot run, `regs` does, even when forced), `regs4` the same with 4x4 outputs a thread (small
+ * products, on SwiftShader),
  * `small` is a thread per output (products with few rows or columns).
  */
-export type MatmulKernel = 'tiled' | 'regs' | 'regs4' | 'small';
+export type MatmulKernel = 'tiled' | 'regs' | 'vec4' | 'regs4' | 'small';
 let forced: MatmulKernel | null = null;
 
 /** Forces one kernel (tests, benchmarks); null restores the automatic choice. */
@@ -36,17 +39,27 @@ export function useMatmulKernel(k: MatmulKernel | null): void {
   forced = k;
 }
 
-function chooseKernel(m: number, n: number, batch: number): MatmulKernel {
-  if (forced) return forced;
+/**
+ * vec4 loads need op(a) and op(b) row-major (no transpose) and rows of whole vec4s (K, N multiples of 4, and
+ * not 0: an empty operand's placeholder buffer is smaller than one vec4).
+ */
+const vec4Fits = (k: number, n: number, transA: boolean, transB: boolean) =>
+  !transA && !transB && k > 0 && n > 0 && k % 4 === 0 && n % 4 === 0;
+
+function chooseKernel(m: number, k: number, n: number, batch: number, transA: boolean, transB: boolean): MatmulKernel {
+  const vec4 = vec4Fits(k, n, transA, transB);
+  if (forced) return forced === 'vec4' && !vec4 ? 'regs' : forced;
   if (m < SMALL || n < SMALL) return 'small';
   if (!gpu().adapter.fallback) return 'tiled';
   const groups = Math.ceil(m / TILE.regs[0]) * Math.ceil(n / TILE.regs[1]) * batch;
-  return groups >= REGS_MIN_GROUPS ? 'regs' : 'regs4';
+  if (groups < REGS_MIN_GROUPS) return 'regs4';
+  return vec4 ? 'vec4' : 'regs';
 }
 
 const ENTRY: Record<MatmulKernel, string> = {
   tiled: 'matmul',
   regs: 'matmul_regs',
+  vec4: 'matmul_vec4',
   regs4: 'matmul_regs4',
   small: 'matmul_small',
 };
@@ -182,9 +195,10 @@ function dispatchMatmul(
     has_bias: bias ? 1 : 0,
     act: ACTIVATIONS[epilogue?.act ?? 'none'],
   };
-  // Without a bias, a stands in for the binding (read-only, never read).
-  const buffers = { a: a.ref, b: b.ref, c: out.ref, bias: (bias ?? a).ref };
-  const kernel = chooseKernel(m, n, batch);
+  const kernel = chooseKernel(m, k, n, batch, transA, transB);
+  // Without a bias, a stands in for the binding (read-only, never read). matmul_vec4 binds a and b as vec4s.
+  const [na, nb] = kernel === 'vec4' ? ['a4', 'b4'] : ['a', 'b'];
+  const buffers = { [na]: a.ref, [nb]: b.ref, c: out.ref, bias: (bias ?? a).ref };
   const groups: [number, number, number] =
     kernel === 'small'
       ? groups1d(batch * m * n)
