@@ -1,16 +1,24 @@
 // The job queue's jobs as data (src/io/queue-jobs.ts), its URLs (queue-connection.ts) and the shard files
-// (zoo-shards.ts), without Redis or a GPU: every field of a job is checked and a hostile one refused with
-// a message naming it; a plan's shards tile the zoo; shard files round-trip and merge into whole sets.
+// (zoo-shards.ts, hypernet-shards.ts), without Redis or a GPU: every field of a job of either kind is checked
+// and a hostile one refused with a message naming it; a plan's shards tile the zoo or the eval's networks
+// (whole blocks); shard files round-trip and merge into whole sets.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQueueUrl, redactUrl } from '../src/io/queue-connection.js';
+import { fileSha256, readEvalShard, writeEvalShard } from '../src/io/hypernet-shards.js';
 import {
+  EVAL_SHARD_LIMIT,
+  evalShardFileName,
+  type HypernetEvalPlan,
+  hypernetEvalJobId,
   JobRefused,
+  planHypernetEvalShards,
   planZooShards,
   resolveRunFolder,
   shardFileName,
+  validateHypernetEvalJob,
   validateZooShardJob,
   type ZooPlan,
   type ZooShardJob,
@@ -249,5 +257,117 @@ describe('shard files', () => {
     mkdirSync(join(run, 'zoo-shards'), { recursive: true });
     writeFileSync(join(run, shardFileName(j0!)), 'not a safetensors file');
     expect(() => readShard(run, j0!)).toThrow(/models-0000000-0000004\.safetensors: not a valid safetensors file/);
+  });
+});
+
+describe('hypernetwork eval shard jobs', () => {
+  const evalPlan: HypernetEvalPlan = {
+    version: VERSION,
+    run: 'runs/hypernet',
+    preset: 'ci',
+    lambda: 1000,
+    steps: 1000,
+    faithful: false,
+    seed: 5,
+    checkpoint: 'ab'.repeat(32),
+    networks: 100,
+    images: 50,
+    block: 32,
+  };
+
+  function evalRefusal(data: unknown): string {
+    try {
+      validateHypernetEvalJob(data);
+    } catch (e) {
+      expect(e).toBeInstanceOf(JobRefused);
+      return (e as Error).message;
+    }
+    throw new Error(`accepted: ${JSON.stringify(data)}`);
+  }
+
+  it('a plan is whole blocks, tiling the networks; ids are stable and distinct', () => {
+    for (const [networks, shards, counts] of [
+      [100, 1, [100]],
+      [100, 2, [64, 36]],
+      [100, 3, [64, 32, 4]],
+      [100, 4, [32, 32, 32, 4]],
+      [64, 2, [32, 32]],
+      [20, 1, [20]],
+    ] as const) {
+      const jobs = planHypernetEvalShards({ ...evalPlan, networks }, shards);
+      expect(jobs.map((j) => j.count)).toEqual(counts);
+      let next = 0;
+      for (const [i, j] of jobs.entries()) {
+        expect([j.first, j.shard, j.shards]).toEqual([next, i, shards]);
+        next += j.count;
+        expect(validateHypernetEvalJob(JSON.parse(JSON.stringify(j)))).toEqual(j);
+      }
+      expect(next).toBe(networks);
+      const ids = jobs.map(hypernetEvalJobId);
+      expect(new Set(ids).size).toBe(shards);
+      for (const id of ids) expect(id).toMatch(/^hypernet-eval-shard-[0-9a-f]{24}$/);
+    }
+    const j = planHypernetEvalShards(evalPlan, 2)[1]!;
+    const reversed = Object.fromEntries(Object.entries(j).reverse()) as typeof j;
+    expect(hypernetEvalJobId(reversed)).toBe(hypernetEvalJobId(j));
+    expect(hypernetEvalJobId({ ...j, checkpoint: 'cd'.repeat(32) })).not.toBe(hypernetEvalJobId(j));
+    expect(() => planHypernetEvalShards(evalPlan, 5)).toThrow(
+      /5 shards of 100 networks in blocks of 32: expected 1\.\.4 shards/,
+    );
+    // the paper's scale in one shard is too big a file: the message says how many shards it takes
+    expect(() => planHypernetEvalShards({ ...evalPlan, networks: 4000, images: 10_000 }, 2)).toThrow(
+      /more than 8388608 networks x images: use at least 5 shards/,
+    );
+    expect(planHypernetEvalShards({ ...evalPlan, networks: 4000, images: 10_000 }, 5)).toHaveLength(5);
+  });
+
+  const job = planHypernetEvalShards(evalPlan, 4)[1]!; // networks 32..63
+  const cases: [string, unknown, RegExp][] = [
+    ['a string', 'rm -rf /', /a hypernet-eval-shard job's data must be a JSON object/],
+    ['code in an extra field', { ...job, code: 'process.exit()' }, /unknown field 'code'/],
+    ['a zoo field', { ...job, sets: ['real'] }, /unknown field 'sets'/],
+    ['a missing field', (({ checkpoint: _, ...rest }) => rest)(job), /missing field 'checkpoint'/],
+    ['a path that climbs out', { ...job, run: '../../etc' }, /field 'run': "\.\.\/\.\.\/etc" is not allowed/],
+    ['an absolute path', { ...job, run: '/root/.ssh' }, /field 'run'/],
+    ['a data folder', { ...job, run: 'runs/x', data: '/etc' }, /unknown field 'data'/],
+    ['an unknown preset', { ...job, preset: 'huge' }, /field 'preset': "huge" is not allowed; expected one of/],
+    ['a preset from the prototype', { ...job, preset: 'constructor' }, /field 'preset'/],
+    ['a huge count', { ...job, count: 1e9 }, /field 'count': 1000000000 is not allowed/],
+    ['a huge network total', { ...job, networks: 2 ** 21 }, /field 'networks'/],
+    ['more images than the test set', { ...job, images: 10_001 }, /field 'images'/],
+    ['a range past the eval', { ...job, first: 96, count: 32 }, /networks 96\.\.127 are outside the eval of 100/],
+    ['a range off the blocks', { ...job, first: 33 }, /do not start and end on blocks of 32/],
+    [
+      'a shard too big a file',
+      { ...job, networks: 4000, first: 0, count: 1024, images: 10_000 },
+      new RegExp(`more than ${EVAL_SHARD_LIMIT} in one shard`),
+    ],
+    ['a shard past the plan', { ...job, shard: 4 }, /shard 4 of 4 in an eval of 100 networks/],
+    ['a checkpoint that is not a hash', { ...job, checkpoint: '../hypernet.ckpt' }, /field 'checkpoint'/],
+    ['a lambda of text', { ...job, lambda: '1e3' }, /field 'lambda'/],
+    ['faithful as text', { ...job, faithful: 'yes' }, /field 'faithful'/],
+    ['a seed past 2^48', { ...job, seed: 2 ** 48 }, /field 'seed'/],
+    ['a block of zero', { ...job, block: 0 }, /field 'block'/],
+  ];
+  for (const [what, data, message] of cases) {
+    it(`refuses ${what}, naming the field`, () => {
+      expect(evalRefusal(data)).toMatch(message);
+    });
+  }
+
+  it('a shard file round-trips; one of another job or shape is refused, naming the file', () => {
+    const run = join(dir, 'eval-a');
+    const probs = Float32Array.from({ length: job.count * job.images * 10 }, (_, i) => (i % 10) / 45);
+    expect(readEvalShard(run, job, 10)).toBeNull();
+    const path = writeEvalShard(run, job, probs, 10);
+    expect(path).toBe(join(run, evalShardFileName(job)));
+    expect(evalShardFileName(job)).toBe('eval-shards/networks-0000032-0000063.safetensors');
+    expect(readEvalShard(run, job, 10)).toEqual(probs);
+    expect(() => readEvalShard(run, { ...job, checkpoint: 'cd'.repeat(32) }, 10)).toThrow(
+      /networks-0000032-0000063\.safetensors was made for another job/,
+    );
+    expect(() => readEvalShard(run, job, 11)).toThrow(/tensor 'probabilities' has shape \[32,50,10\]/);
+    expect(() => writeEvalShard(run, job, probs.subarray(1), 10)).toThrow(/expected 32 x 50 x 10/);
+    expect(fileSha256(path)).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -203,7 +203,7 @@ describe('a zoo sharded over two workers through Redis', () => {
         /unknown field 'code'/,
       ],
       ['text', 'zoo-shard', 'rm -rf /', /data must be a JSON object/],
-      ['kind', 'eval', good, /unknown job kind "eval" \(this worker runs: zoo-shard\)/],
+      ['kind', 'eval', good, /unknown job kind "eval" \(this worker runs: zoo-shard, hypernet-eval-shard\)/],
       [
         'version',
         'zoo-shard',

@@ -11,7 +11,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { histogramSpec, lineSpec } from '../analysis/figures.js';
-import type { MnistSplit } from '../data/mnist.js';
+import type { MnistPart, MnistSplit } from '../data/mnist.js';
 import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
 import { readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
 import { encodeHypernetFile } from '../io/hypernet-file.js';
@@ -21,8 +21,6 @@ import { writeFigure } from '../io/render.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { Hypernet, MNIST_HYPERNET } from '../models/hypernet.js';
 import {
-  accuracies,
-  ensembleAccuracy,
   HYPERNET_PRESETS,
   type HypernetPreset,
   type HypernetProgress,
@@ -33,7 +31,8 @@ import {
 } from '../models/hypernet-train.js';
 import { torchStateDict } from '../models/hypernet-export.js';
 import { MNIST_TARGET } from '../models/target-net.js';
-import { noGrad, Rng, scope } from '../tensor/index.js';
+import { noGrad, referenceValue, Rng, scope, type Tensor, tensor } from '../tensor/index.js';
+import { type GeneratedEval, GeneratedEvalTally } from '../analysis/generated-eval.js';
 import { Progress } from './progress.js';
 
 export type HypernetStep = 'train' | 'sample' | 'eval';
@@ -59,7 +58,7 @@ export interface HypernetOptions {
 export const CKPT = 'hypernet.ckpt.safetensors';
 const LOG = 'train-log.jsonl';
 const SAMPLES = 'samples.safetensors';
-const EVAL = 'eval.json';
+export const EVAL = 'eval.json';
 const STEP_FILES: Record<HypernetStep, string[]> = {
   train: [CKPT, LOG, 'training.svg', 'training.png'],
   sample: [SAMPLES],
@@ -78,7 +77,7 @@ export function hypernetPreset(o: HypernetOptions): HypernetPreset {
   return p;
 }
 
-function settingsOf(o: HypernetOptions): Record<'train' | 'sample' | 'eval', Settings> {
+export function settingsOf(o: HypernetOptions): Record<'train' | 'sample' | 'eval', Settings> {
   const train: Settings = {
     preset: o.preset,
     ...hypernetPreset(o),
@@ -95,7 +94,7 @@ function settingsOf(o: HypernetOptions): Record<'train' | 'sample' | 'eval', Set
 }
 
 /** Opens the run folder: --restart, then every existing file's settings checked against these. */
-function openRun(o: HypernetOptions): RunManifest {
+export function openRun(o: HypernetOptions): RunManifest {
   mkdirSync(o.run, { recursive: true });
   const manifest = RunManifest.open(o.run);
   const steps = Object.keys(STEP_FILES) as HypernetStep[];
@@ -210,7 +209,60 @@ export function loadTrained(o: HypernetOptions): Hypernet {
 
 /** Fresh noise for sampling and evaluation: its own stream, apart from training's. */
 export function freshNoise(o: HypernetOptions, n: number, purpose: number) {
-  return new Rng(o.seed * 16 + purpose + 1).uniform([n, MNIST_HYPERNET.noise], -1, 1);
+  return networkNoise(o.seed, purpose, 0, n);
+}
+
+/** `purpose` of the evaluation's noise (1: sampling's). */
+export const EVAL_NOISE = 2;
+
+/**
+ * The noise z (count, noise) of networks first..first+count-1: network g's row is values g * noise ..
+ * (g + 1) * noise - 1 of stream 0 of the Philox generator seeded seed * 16 + purpose + 1, U[-1, 1). It
+ * depends on g alone, not on how many networks are drawn or where a range starts, so a sharded eval draws
+ * each shard's range and gets the rows one process draws. Drawn on the CPU with the shader's generator
+ * (referenceValue): -1 + 2 u with u = k / 2^24 is exact in float32 and float64 alike, so these are the bits
+ * `Rng.uniform` draws on the GPU (test/queue-hypernet.node.test.ts checks it), and run folders made before
+ * keep their networks.
+ */
+export function networkNoise(seed: number, purpose: number, first: number, count: number): Tensor {
+  const width = MNIST_HYPERNET.noise;
+  const noiseSeed = seed * 16 + purpose + 1;
+  const z = new Float32Array(count * width);
+  for (let i = 0; i < z.length; i++) z[i] = referenceValue('uniform', noiseSeed, 0, first * width + i, -1, 1);
+  return tensor(z, [count, width]);
+}
+
+/**
+ * Networks are generated and run on the test images in blocks of this many, block b holding networks
+ * b * EVAL_BLOCK .. (b + 1) * EVAL_BLOCK - 1 (the last block: up to the last network). A kernel's choice and
+ * order of operations may depend on how many networks and images go through at once (a matmul of fewer than
+ * 8 rows takes another kernel), so a network's probabilities are bit-identical only between calls of the same
+ * block shapes: one process and every shard of a sharded eval use these blocks, and shards start on a block.
+ */
+export const EVAL_BLOCK = 32;
+
+/**
+ * The class probabilities of networks first..first+count-1 (first on a block boundary) on `test`, one
+ * block (b, N, K) at a time, handed to `onBlock` with the block's first network.
+ */
+export async function evalBlocks(
+  net: Hypernet,
+  seed: number,
+  test: MnistPart,
+  first: number,
+  count: number,
+  onBlock: (first: number, probs: Float32Array) => void | Promise<void>,
+): Promise<void> {
+  if (first % EVAL_BLOCK !== 0) throw new Error(`evalBlocks: network ${first} does not start a block of ${EVAL_BLOCK}`);
+  for (let at = first; at < first + count; at += EVAL_BLOCK) {
+    const b = Math.min(EVAL_BLOCK, first + count - at);
+    const z = networkNoise(seed, EVAL_NOISE, at, b);
+    try {
+      await onBlock(at, await networkProbabilities(net, z, test));
+    } finally {
+      z.dispose();
+    }
+  }
 }
 
 export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
@@ -252,51 +304,44 @@ export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)):
   }
 }
 
-export interface EvalResult {
-  networks: number;
-  images: number;
-  accuracy: { mean: number; std: number; min: number; max: number; all: number[] };
-  ensembles: { size: number; count: number; vote: number[]; mean: number[]; confident: number[] };
+export type EvalResult = GeneratedEval;
+
+/** The first `images` test images of the run's data (eval's, and each shard's of a sharded eval). */
+export function evalImages(o: HypernetOptions): MnistPart {
+  const split = data(o);
+  return slicePart(split.test, Math.min(o.evalImages, split.test.y.length));
 }
 
 export async function hypernetEval(o: HypernetOptions, manifest = openRun(o)): Promise<EvalResult> {
   const net = loadTrained(o);
-  const split = data(o);
-  const test = slicePart(split.test, Math.min(o.evalImages, split.test.y.length));
+  const test = evalImages(o);
   const G = o.evalNetworks;
   console.log(`evaluating ${G} generated networks on the first ${test.y.length} test images ...`);
   const t0 = Date.now();
-  let probs: Float32Array;
+  const tally = new GeneratedEvalTally(test.y, MNIST_TARGET.classes, G, o.ensemble);
   try {
-    const z = freshNoise(o, G, 2);
-    probs = await networkProbabilities(net, z, test);
-    z.dispose();
+    await evalBlocks(net, o.seed, test, 0, G, (first, probs) => tally.add(first, probs));
   } finally {
     net.dispose();
   }
-  const acc = accuracies(probs, test.y, G);
-  const m = mean(acc);
-  const std = Math.sqrt(mean(acc.map((a) => (a - m) ** 2)));
-  const size = Math.min(o.ensemble, G);
-  const count = Math.floor(G / size);
-  const ens = { size, count, vote: [] as number[], mean: [] as number[], confident: [] as number[] };
-  for (let e = 0; e < count; e++) {
-    const members = Array.from({ length: size }, (_, i) => e * size + i);
-    ens.vote.push(ensembleAccuracy(probs, test.y, G, members, 'vote'));
-    ens.mean.push(ensembleAccuracy(probs, test.y, G, members, 'mean'));
-    ens.confident.push(ensembleAccuracy(probs, test.y, G, members, 'confident'));
-  }
-  const result: EvalResult = {
-    networks: G,
-    images: test.y.length,
-    accuracy: { mean: m, std, min: Math.min(...acc), max: Math.max(...acc), all: [...acc] },
-    ensembles: ens,
-  };
+  return writeEval(o, manifest, tally.result(), t0);
+}
+
+/** Writes eval.json and the histogram, records them in the manifest and prints the summary. */
+export async function writeEval(
+  o: HypernetOptions,
+  manifest: RunManifest,
+  result: EvalResult,
+  t0: number,
+): Promise<EvalResult> {
+  const G = result.networks;
+  const acc = result.accuracy.all;
+  const ens = result.ensembles;
   writeJson(join(o.run, EVAL), result);
   await writeFigure(
     join(o.run, 'accuracy'),
     histogramSpec({
-      title: `test accuracy of ${G} generated networks (${test.y.length} test images)`,
+      title: `test accuracy of ${G} generated networks (${result.images} test images)`,
       xTitle: 'test accuracy',
       series: [{ name: `lambda ${hypernetPreset(o).lambda}`, values: [...acc] }],
     }),
@@ -305,11 +350,11 @@ export async function hypernetEval(o: HypernetOptions, manifest = openRun(o)): P
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   const avg = (v: number[]) => pct(mean(v));
   console.log(
-    `generated networks: mean ${pct(m)} +- ${pct(std)} (min ${pct(result.accuracy.min)}, max ${pct(result.accuracy.max)}), ` +
+    `generated networks: mean ${pct(result.accuracy.mean)} +- ${pct(result.accuracy.std)} (min ${pct(result.accuracy.min)}, max ${pct(result.accuracy.max)}), ` +
       `${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   console.log(
-    `${count} ensembles of ${size}: majority vote ${avg(ens.vote)}, mean probabilities ${avg(ens.mean)}, most confident ${avg(ens.confident)}`,
+    `${ens.count} ensembles of ${ens.size}: majority vote ${avg(ens.vote)}, mean probabilities ${avg(ens.mean)}, most confident ${avg(ens.confident)}`,
   );
   console.log(`written: ${join(o.run, EVAL)}, ${join(o.run, 'accuracy.svg')}`);
   return result;

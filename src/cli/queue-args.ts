@@ -1,8 +1,45 @@
 // The command-line tables of the job queue's commands (`weightgen zoo`, `weightgen worker`), declared as
-// args.ts declares the others and spread into its COMMANDS. Not here: what they do (queue.ts, worker.ts).
+// args.ts declares the others and spread into its COMMANDS, and the queue flags of `weightgen hypernet eval`
+// (HYPERNET_QUEUE_FLAGS, spread into hypernet's flags). Not here: what they do (queue.ts, worker.ts,
+// hypernet-queue.ts).
 
 import { ZOO_TRAINING } from '../models/zoo.js';
-import { defineCommand } from './parser.js';
+import { defineCommand, type FlagSpec } from './parser.js';
+
+const EVAL: readonly string[] = ['eval'];
+
+/** `weightgen hypernet eval --shards N --queue URL --root DIR`: the eval sharded over workers. */
+export const HYPERNET_QUEUE_FLAGS = {
+  shards: {
+    type: 'int',
+    min: 1,
+    help: 'split the eval into N jobs on --queue for `weightgen worker`s (each: a range of networks)',
+    steps: EVAL,
+  },
+  queue: {
+    type: 'string',
+    value: 'URL',
+    help: 'with --shards or --status: the queue, redis://[user:password@]host:port[/db] (rediss:// for TLS)',
+    steps: EVAL,
+  },
+  root: {
+    type: 'string',
+    value: 'DIR',
+    help: 'with --shards: where run folders are on this machine (the shared volume); --run is relative to it',
+    steps: EVAL,
+  },
+  detach: { type: 'boolean', help: 'with --shards: enqueue and exit, without waiting to merge', steps: EVAL },
+  merge: {
+    type: 'boolean',
+    help: "with --shards: merge the finished shards into eval's files (no queue needed)",
+    steps: EVAL,
+  },
+  status: {
+    type: 'boolean',
+    help: "print the run folder's eval jobs in the queue (shards done, networks per second)",
+    steps: EVAL,
+  },
+} as const satisfies Record<string, FlagSpec>;
 
 export const QUEUE_COMMANDS = {
   zoo: defineCommand({
@@ -49,7 +86,8 @@ export const QUEUE_COMMANDS = {
     ],
   }),
   worker: defineCommand({
-    summary: "train the zoo shards a Redis job queue hands out, one at a time, on this machine's adapter",
+    summary:
+      "run the zoo and hypernetwork-eval shards a Redis job queue hands out, one at a time, on this machine's adapter",
     flags: {
       queue: {
         type: 'string',

@@ -8,7 +8,10 @@
 //   weightgen zoo --shards N --merge                  merge the shards in the run folder (no queue needed)
 //   weightgen zoo --status --queue URL                the run folder's jobs: shards done, networks/second
 //
-// Not here: the worker (worker.ts), the jobs' schema (io/queue-jobs.ts), the shard files (io/zoo-shards.ts).
+// The queue machinery here (connecting, enqueuing what is not done, following the shards, --status) serves
+// every kind of shard job through a ShardKind; `weightgen hypernet eval --shards` (hypernet-queue.ts) uses it
+// too. Not here: --status's report (queue-status.ts), the worker (worker.ts), the jobs' schema
+// (io/queue-jobs.ts), the shard files (io/zoo-shards.ts).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +40,7 @@ import { VERSION } from '../version.js';
 import { type FlagValues, UsageError } from './parser.js';
 import type { QUEUE_COMMANDS } from './queue-args.js';
 import { Progress } from './progress.js';
+import { queueStatus } from './queue-status.js';
 import { usableUrl } from './worker.js';
 
 export interface ZooQueueOptions {
@@ -54,7 +58,7 @@ export interface ZooQueueOptions {
   pollSeconds?: number; // how often the producer looks at its jobs, 1
 }
 
-const JOB_OPTIONS = {
+export const JOB_OPTIONS = {
   attempts: 3, // an error (not a refusal) is retried twice, after 5 s and 10 s
   backoff: { type: 'exponential', delay: 5000 },
   removeOnComplete: false, // kept: the job id says the shard was done, and --status counts it
@@ -105,7 +109,7 @@ function existingZoo(dir: string, plan: ZooPlan): Record<string, SafeTensor> | n
 }
 
 /** Connects to the queue, or fails within 10 s with what Redis said. */
-async function openQueue(url: string): Promise<Queue> {
+export async function openQueue(url: string): Promise<Queue> {
   const connection = parseQueueUrl(url);
   requireRedisClient();
   const { Queue } = await import('bullmq');
@@ -136,23 +140,58 @@ async function openQueue(url: string): Promise<Queue> {
   return queue;
 }
 
+/** What the queue machinery needs to know of a kind of shard job. */
+export interface ShardKind<J> {
+  name: string; // the BullMQ job name
+  validate: (data: unknown) => J; // throws JobRefused
+  id: (job: J) => string;
+  file: (job: J) => string; // the shard's file, relative to the run folder
+  done: (dir: string, job: J) => boolean; // its file is there (and of this job: throws if of another)
+  describe: (job: J) => string;
+  run: (job: J) => string; // the run folder of the job
+  networks: (job: J) => number; // networks the shard trains or evaluates
+  /** The plan of a job: a key for grouping, and the line of --status (before the counts). */
+  plan: (job: J) => { key: string; line: string; total: number };
+  verb: string; // 'trained', 'evaluated'
+}
+
+export const ZOO_KIND: ShardKind<ZooShardJob> = {
+  name: ZOO_SHARD,
+  validate: validateZooShardJob,
+  id: zooJobId,
+  file: shardFileName,
+  done: (dir, job) => readShard(dir, job) !== null,
+  describe: describeShard,
+  run: (job) => job.run,
+  networks: (job) => job.count * job.sets.length,
+  plan: (job) => {
+    const { first: _f, count: _c, shard: _s, ...settings } = job;
+    return {
+      key: JSON.stringify(settings),
+      line: `${job.models} models x ${job.sets.join(', ')} (${job.epochs} epochs, seed ${job.seed})`,
+      total: job.models * job.sets.length,
+    };
+  },
+  verb: 'trained',
+};
+
 /** Adds the jobs whose shard is neither in the run folder nor queued; retries failed ones. */
-async function enqueue(queue: Queue, dir: string, jobs: ZooShardJob[]): Promise<void> {
+export async function enqueue<J>(queue: Queue, dir: string, jobs: J[], kind: ShardKind<J>): Promise<void> {
   const counts = { done: 0, queued: 0, added: 0, retried: 0 };
   for (const job of jobs) {
-    if (readShard(dir, job)) {
+    if (kind.done(dir, job)) {
       counts.done++;
       continue;
     }
-    const id = zooJobId(job);
+    const id = kind.id(job);
     const had = await queue.getJob(id);
     const state = had ? await had.getState() : 'missing';
     if (state === 'failed') {
       await had!.retry('failed');
       counts.retried++;
     } else if (state === 'completed' || state === 'missing' || state === 'unknown') {
-      if (had) await had.remove(); // completed, but its file is gone: train it again
-      await queue.add(ZOO_SHARD, job, { ...JOB_OPTIONS, jobId: id });
+      if (had) await had.remove(); // completed, but its file is gone: run it again
+      await queue.add(kind.name, job, { ...JOB_OPTIONS, jobId: id });
       counts.added++;
     } else {
       counts.queued++;
@@ -165,39 +204,48 @@ async function enqueue(queue: Queue, dir: string, jobs: ZooShardJob[]): Promise<
 }
 
 /** Waits until every shard's file is in the run folder; throws when a job has failed for good. */
-async function follow(queue: Queue, dir: string, jobs: ZooShardJob[], pollSeconds: number): Promise<void> {
-  const bar = new Progress(`zoo shards (${jobs[0]!.shards} over the queue)`, jobs.length);
+export async function follow<J>(
+  queue: Queue,
+  dir: string,
+  jobs: J[],
+  kind: ShardKind<J>,
+  title: string,
+  pollSeconds: number,
+): Promise<void> {
+  const bar = new Progress(title, jobs.length);
   const t0 = Date.now();
   const missingSince = new Map<string, number>();
   for (;;) {
     let done = 0;
+    let networks = 0;
     for (const job of jobs) {
-      if (existsSync(join(dir, shardFileName(job)))) {
+      if (existsSync(join(dir, kind.file(job)))) {
         done++;
+        networks += kind.networks(job);
         continue;
       }
-      const j = await queue.getJob(zooJobId(job));
+      const id = kind.id(job);
+      const j = await queue.getJob(id);
       const state = j ? await j.getState() : 'missing';
       if (state === 'failed') {
         throw new Error(
-          `${describeShard(job)} failed: ${j!.failedReason}; fix the cause, then run the same command again ` +
+          `${kind.describe(job)} failed: ${j!.failedReason}; fix the cause, then run the same command again ` +
             '(it retries failed shards)',
         );
       }
       if (state === 'completed' || state === 'missing') {
         // done by a worker (or gone from the queue), but no file here: give a shared volume time to show it
-        const since = missingSince.get(zooJobId(job)) ?? Date.now();
-        missingSince.set(zooJobId(job), since);
+        const since = missingSince.get(id) ?? Date.now();
+        missingSince.set(id, since);
         if (Date.now() - since > 30_000) {
           throw new Error(
-            `${describeShard(job)} is ${state} in the queue but ${join(dir, shardFileName(job))} is not here: ` +
+            `${kind.describe(job)} is ${state} in the queue but ${join(dir, kind.file(job))} is not here: ` +
               'is the run folder on the same shared volume for the workers and this machine (their --root)?',
           );
         }
       }
     }
     const secs = (Date.now() - t0) / 1000;
-    const networks = jobs.slice(0, done).reduce((s, j) => s + j.count * j.sets.length, 0);
     bar.update(done, `${done} shards in the run folder (${(networks / Math.max(secs, 1e-3)).toFixed(1)} networks/s)`);
     if (done === jobs.length) return;
     await new Promise((r) => setTimeout(r, pollSeconds * 1000));
@@ -225,7 +273,7 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
     if (!o.queue) throw new UsageError('zoo --status needs --queue URL (the queue the workers take jobs from)');
     const queue = await openQueue(o.queue);
     try {
-      console.log(await zooStatus(queue, o.run));
+      console.log(await queueStatus(queue, o.run, ZOO_KIND));
     } finally {
       await queue.close();
     }
@@ -252,13 +300,13 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
   for (const j of jobs) readShard(dir, j); // a shard file of other settings: refuse before enqueuing anything
   const queue = await openQueue(o.queue);
   try {
-    await enqueue(queue, dir, jobs);
+    await enqueue(queue, dir, jobs, ZOO_KIND);
     if (o.detach) {
       console.log('detached: follow with `weightgen zoo --status`, merge with `weightgen zoo --merge` (same flags)');
       return;
     }
     const t0 = Date.now();
-    await follow(queue, dir, jobs, o.pollSeconds ?? 1);
+    await follow(queue, dir, jobs, ZOO_KIND, `zoo shards (${jobs.length} over the queue)`, o.pollSeconds ?? 1);
     console.log(`all ${jobs.length} shards done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await queue.close();
@@ -266,57 +314,9 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
   mergeZoo(dir, plan, jobs);
 }
 
-const STATES = ['active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed'] as const;
-
-interface PlanJobs {
-  job: ZooShardJob; // one of them: the plan's settings
-  count: Record<(typeof STATES)[number], number>;
-  networks: number; // trained, in completed shards
-  span: [number, number]; // first start, last finish of completed shards (ms)
-  notes: string[]; // running and failed shards
-}
-
-/** The run folder's jobs in the queue, by plan: shards per state, networks done and per second, failures. */
-export async function zooStatus(queue: Queue, run: string): Promise<string> {
-  const plans = new Map<string, PlanJobs>();
-  for (const state of STATES) {
-    for (const j of await queue.getJobs([state], 0, -1)) {
-      if (!j || j.name !== ZOO_SHARD) continue;
-      let job: ZooShardJob;
-      try {
-        job = validateZooShardJob(j.data);
-      } catch {
-        continue; // a refused job belongs to no run
-      }
-      if (job.run !== run) continue;
-      const { first: _f, count: _c, shard: _s, ...settings } = job;
-      const key = JSON.stringify(settings);
-      const zero = { active: 0, waiting: 0, prioritized: 0, delayed: 0, completed: 0, failed: 0 };
-      const p = plans.get(key) ?? { job, count: zero, networks: 0, span: [Infinity, 0], notes: [] };
-      plans.set(key, p);
-      p.count[state]++;
-      if (state === 'completed') {
-        p.networks += job.count * job.sets.length;
-        p.span = [Math.min(p.span[0], j.processedOn ?? Infinity), Math.max(p.span[1], j.finishedOn ?? 0)];
-      }
-      if (state === 'active')
-        p.notes.push(`  running: ${describeShard(job)}, ${JSON.stringify(j.progress)}% (${j.processedBy ?? '?'})`);
-      if (state === 'failed') p.notes.push(`  failed: ${describeShard(job)}: ${j.failedReason}`);
-    }
-  }
-  if (!plans.size) return `no ${ZOO_SHARD} jobs for run folder ${run} in the queue`;
-  const lines: string[] = [];
-  for (const { job, count: n, networks, span, notes } of plans.values()) {
-    const secs = (span[1] - span[0]) / 1000;
-    const rate = secs > 0 ? `, ${(networks / secs).toFixed(1)} networks/s` : '';
-    lines.push(
-      `run ${run}: ${job.models} models x ${job.sets.join(', ')} (${job.epochs} epochs, seed ${job.seed}) in ` +
-        `${job.shards} shards: ${n.completed} done, ${n.active} running, ${n.waiting + n.prioritized + n.delayed} ` +
-        `waiting, ${n.failed} failed; ${networks} of ${job.models * job.sets.length} networks trained${rate}`,
-      ...notes,
-    );
-  }
-  return lines.join('\n');
+/** The run folder's zoo jobs in the queue (queueStatus). */
+export function zooStatus(queue: Queue, run: string): Promise<string> {
+  return queueStatus(queue, run, ZOO_KIND);
 }
 
 /** `weightgen zoo` from its parsed flags (args.ts). */

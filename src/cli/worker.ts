@@ -1,16 +1,18 @@
-// `weightgen worker --queue URL [--root DIR]`: takes zoo shard jobs from the job queue (BullMQ on Redis),
-// one at a time, trains each as one population per set on this process's adapter, and writes the shard's
-// file into the run folder under --root (the shared volume). The producer (cli/queue.ts) merges the shards.
+// `weightgen worker --queue URL [--root DIR]`: takes shard jobs from the job queue (BullMQ on Redis), one
+// at a time, and writes each shard's file into the run folder under --root (the shared volume): a zoo shard
+// (trained as one population per set on this process's adapter) or a hypernetwork eval shard (networks
+// generated from a run's trained hypernetwork and run on the test images, hypernet-worker.ts). The producers
+// (cli/queue.ts, cli/hypernet-queue.ts) merge the shards.
 //
-// Each job is checked against its schema (io/queue-jobs.ts) before anything is done: a malformed or
+// Each job is checked against its kind's schema (io/queue-jobs.ts) before anything is done: a malformed or
 // hostile job is refused (failed at once, never retried) with a message saying why, and the worker goes on
 // with the next. A shard's file is written atomically and its job completed only after, so a worker killed
 // mid-shard leaves no file and its job goes back to the queue when BullMQ sees its lock lapse (after
 // --stalled-seconds); whoever runs it again writes the same bytes. SIGTERM or SIGINT: the worker finishes
 // the job in hand and stops (a second signal stops it at once).
 //
-// A worker never touches the run folder's own files (manifest.json, zoo.safetensors, their temporary
-// files): only its shards, under zoo-shards/.
+// A worker never touches the run folder's own files (manifest.json, zoo.safetensors, eval.json, their
+// temporary files): only its shards, under zoo-shards/ or eval-shards/.
 
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -20,6 +22,7 @@ import { type IrisSplit, irisSplit } from '../data/iris.js';
 import { parseQueueUrl, QUEUE_NAME, redactUrl, requireRedisClient } from '../io/queue-connection.js';
 import {
   describeShard,
+  HYPERNET_EVAL_SHARD,
   JOB_KINDS,
   JobRefused,
   resolveRunFolder,
@@ -31,6 +34,7 @@ import {
 import { readShard, type ShardPart, writeShard } from '../io/zoo-shards.js';
 import { trainZoo, ZOO_SETS } from '../models/zoo.js';
 import { VERSION } from '../version.js';
+import { type EvalContext, runEvalShardJob, warmUpEval } from './hypernet-worker.js';
 import { type FlagValues, UsageError } from './parser.js';
 import type { QUEUE_COMMANDS } from './queue-args.js';
 
@@ -40,7 +44,7 @@ export interface WorkerOptions {
   stalledSeconds: number; // BullMQ's lock duration and stall check interval
 }
 
-/** What a worker returns for a job (BullMQ keeps it as the job's return value). */
+/** What a worker returns for a zoo job (BullMQ keeps it as the job's return value). */
 export interface ShardResult {
   file: string; // relative to the run folder
   models: number; // networks trained (count x sets), 0 when the file was already there
@@ -138,13 +142,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const name = `${hostname()}:${process.pid}`;
   const refuse = (message: string) => new bullmq.UnrecoverableError(`refused: ${message}`);
   const ctx: Context = { root, split: irisSplit(), refuse };
+  const evalCtx: EvalContext = { root, refuse, log };
   // compile every kernel a shard uses before taking a job: a first compile can hold the event loop for
   // seconds, long enough to miss a lock renewal and hand a live worker's job to another
   const t0 = Date.now();
   for (const arch of ['M1', 'M2'])
     await trainZoo(ZOO_SETS.find((s) => s.arch === arch)!, ctx.split, { models: 2, epochs: 1 });
+  await warmUpEval();
   log(`kernels ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const worker = new bullmq.Worker(QUEUE_NAME, (job: Job) => runShardJob(job, ctx), {
+  const run = (job: Job) => {
+    if (job.name === HYPERNET_EVAL_SHARD) return runEvalShardJob(job, evalCtx);
+    return runShardJob(job, ctx); // refuses every other kind but zoo-shard
+  };
+  const worker = new bullmq.Worker(QUEUE_NAME, run, {
     connection,
     name,
     concurrency: 1, // one population at a time on this adapter
@@ -155,7 +165,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   });
   listen(worker);
   log(
-    `worker ${name} (weightgen ${VERSION}) takes ${ZOO_SHARD} jobs from ${redactUrl(o.queue)} ` +
+    `worker ${name} (weightgen ${VERSION}) takes ${ZOO_SHARD} jobs and ${HYPERNET_EVAL_SHARD} jobs from ${redactUrl(o.queue)} ` +
       `(queue '${QUEUE_NAME}'); run folders under ${root}`,
   );
   await worker.run();

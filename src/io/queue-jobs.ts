@@ -1,22 +1,25 @@
-// The job queue's jobs as data (`weightgen zoo --shards N --queue URL`, `weightgen worker`): what a zoo
-// shard job may say, checked field by field before a worker acts on it; the producer's plan of shards; the
-// job's id; and the folder its files go to. Pure: no Redis, no BullMQ (cli/queue.ts), no training
-// (models/zoo.ts), no shard files (zoo-shards.ts).
+// The job queue's jobs as data (`weightgen zoo --shards N --queue URL`, `weightgen hypernet eval --shards N
+// --queue URL`, `weightgen worker`): what a zoo shard job and a hypernetwork eval shard job may say, checked
+// field by field before a worker acts on them; the producers' plans of shards; the jobs' ids; and the folders
+// their files go to. Pure: no Redis, no BullMQ (cli/queue.ts, cli/hypernet-queue.ts), no training
+// (models/zoo.ts), no shard files (zoo-shards.ts, hypernet-shards.ts).
 //
 // A queue is a door into every worker. A job is plain JSON data: a run folder named relative to the
-// worker's --root, zoo set names, a model range and the training settings; never code, a module to load,
-// or a path outside the run folder. Anything else (an unknown or missing field, a value of the wrong type
-// or out of range, a path that climbs out) is refused with a JobRefused that names the field, the value
-// and what is allowed; the worker fails that job alone and keeps running.
+// worker's --root, zoo set names or a hypernetwork's settings, a model range and the training settings; never
+// code, a module to load, or a path outside the run folder. Anything else (an unknown or missing field, a
+// value of the wrong type or out of range, a path that climbs out) is refused with a JobRefused that names
+// the field, the value and what is allowed; the worker fails that job alone and keeps running.
 
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { HYPERNET_PRESETS } from '../models/hypernet-train.js';
 import { modelSeed, ZOO_SETS } from '../models/zoo.js';
 
-/** The BullMQ job name of a zoo shard (the only kind a worker runs). */
+/** The BullMQ job names: a zoo shard, a hypernetwork eval shard (the only kinds a worker runs). */
 export const ZOO_SHARD = 'zoo-shard';
-export const JOB_KINDS: readonly string[] = [ZOO_SHARD];
+export const HYPERNET_EVAL_SHARD = 'hypernet-eval-shard';
+export const JOB_KINDS: readonly string[] = [ZOO_SHARD, HYPERNET_EVAL_SHARD];
 
 /** A job a worker will not run: the message says which field was wrong and what is allowed. */
 export class JobRefused extends Error {
@@ -101,33 +104,44 @@ export function runPathProblem(run: string): string | null {
 }
 
 /**
- * The job in `data`, checked: exactly the fields of ZooShardJob with values of their type and range, a
- * model range inside the zoo and a shard index inside the plan. Throws JobRefused otherwise.
+ * `data` as a job of `kind` with exactly `fields`, each value of its type and range, in the canonical order
+ * of `fields` (a fresh object: nothing of the input's is kept). Throws JobRefused otherwise.
  */
-export function validateZooShardJob(data: unknown): ZooShardJob {
+function checkFields<T>(kind: string, fields: Record<string, Check>, data: unknown): T {
   if (
     typeof data !== 'object' ||
     data === null ||
     Array.isArray(data) ||
     Object.getPrototypeOf(data) !== Object.prototype
   ) {
-    throw new JobRefused(`a ${ZOO_SHARD} job's data must be a JSON object; got ${shown(data)}`);
+    throw new JobRefused(`a ${kind} job's data must be a JSON object; got ${shown(data)}`);
   }
+  const names = Object.keys(fields);
   const keys = Object.keys(data);
-  const unknown = keys.filter((k) => !(FIELD_NAMES as string[]).includes(k));
+  const unknown = keys.filter((k) => !names.includes(k));
   if (unknown.length) {
     throw new JobRefused(
-      `unknown field ${unknown.map((k) => `'${k}'`).join(', ')} (a ${ZOO_SHARD} job has: ${FIELD_NAMES.join(', ')})`,
+      `unknown field ${unknown.map((k) => `'${k}'`).join(', ')} (a ${kind} job has: ${names.join(', ')})`,
     );
   }
   const record = data as Record<string, unknown>;
-  for (const f of FIELD_NAMES) {
+  const out: Record<string, unknown> = {};
+  for (const f of names) {
     if (!Object.hasOwn(record, f))
-      throw new JobRefused(`missing field '${f}' (a ${ZOO_SHARD} job has: ${FIELD_NAMES.join(', ')})`);
-    const problem = FIELDS[f](record[f]);
+      throw new JobRefused(`missing field '${f}' (a ${kind} job has: ${names.join(', ')})`);
+    const problem = fields[f]!(record[f]);
     if (problem) throw new JobRefused(`field '${f}': ${shown(record[f])} is not allowed; ${problem}`);
+    out[f] = Array.isArray(record[f]) ? [...(record[f] as unknown[])] : record[f];
   }
-  const job = canonical(record as unknown as ZooShardJob);
+  return out as T;
+}
+
+/**
+ * The job in `data`, checked: exactly the fields of ZooShardJob with values of their type and range, a
+ * model range inside the zoo and a shard index inside the plan. Throws JobRefused otherwise.
+ */
+export function validateZooShardJob(data: unknown): ZooShardJob {
+  const job = checkFields<ZooShardJob>(ZOO_SHARD, FIELDS, data);
   if (job.first + job.count > job.models) {
     throw new JobRefused(
       `models ${job.first}..${job.first + job.count - 1} are outside the zoo of ${job.models} (fields first, count, models)`,
@@ -216,4 +230,143 @@ export function resolveRunFolder(root: string, run: string): string {
     throw new JobRefused(`run folder ${shown(run)} leads to ${real}, outside ${realBase} (a symbolic link?); refused`);
   }
   return join(base, run);
+}
+
+// ---- hypernetwork eval shards ----
+
+/**
+ * Networks [first, first + count) of a `weightgen hypernet eval` of `networks` networks, generated by the
+ * trained hypernetwork of the run folder (its checkpoint identified by its SHA-256) and run on the first
+ * `images` test images in blocks of `block` networks; their class probabilities go into one shard file.
+ */
+export interface HypernetEvalShardJob {
+  version: string;
+  run: string;
+  preset: string; // a name of HYPERNET_PRESETS
+  lambda: number; // the preset's, or --lambda
+  steps: number; // the preset's, or --steps
+  faithful: boolean;
+  seed: number; // the run's seed: network g's noise depends on it and on g alone
+  checkpoint: string; // SHA-256 (hex) of RUN/hypernet.ckpt.safetensors when the job was made
+  networks: number;
+  images: number;
+  block: number; // networks generated at once (EVAL_BLOCK of cli/hypernet.ts); shards start on a block
+  first: number;
+  count: number;
+  shard: number;
+  shards: number;
+}
+
+/** Networks x images in one shard at most: its file holds 10 float32 probabilities each (335 MB). */
+export const EVAL_SHARD_LIMIT = 2 ** 23;
+const NETWORK_LIMIT = 2 ** 20;
+const TEST_IMAGES = 10_000; // MNIST's test set
+
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'expected true or false');
+
+const EVAL_FIELDS: Record<keyof HypernetEvalShardJob, Check> = {
+  version: FIELDS.version,
+  run: FIELDS.run,
+  preset: (v) =>
+    typeof v === 'string' && Object.hasOwn(HYPERNET_PRESETS, v)
+      ? null
+      : `expected one of ${Object.keys(HYPERNET_PRESETS).join(', ')}`,
+  lambda: (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1e12 ? null : 'expected a number > 0 and <= 1e12',
+  steps: int(1, 100_000_000),
+  faithful: bool,
+  seed: int(0, 2 ** 48 - 1), // the noise's seed is seed * 16 + 3, a safe integer
+  checkpoint: (v) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? null : 'expected a SHA-256 in hex'),
+  networks: int(1, NETWORK_LIMIT),
+  images: int(1, TEST_IMAGES),
+  block: int(1, 1024),
+  first: int(0, NETWORK_LIMIT - 1),
+  count: int(1, NETWORK_LIMIT),
+  shard: int(0, NETWORK_LIMIT - 1),
+  shards: int(1, NETWORK_LIMIT),
+};
+
+/**
+ * The job in `data`, checked: exactly the fields of HypernetEvalShardJob with values of their type and range,
+ * a network range inside the eval that starts on a block and ends on one (or at the last network), at most
+ * EVAL_SHARD_LIMIT networks x images, and a shard index inside the plan. Throws JobRefused otherwise.
+ */
+export function validateHypernetEvalJob(data: unknown): HypernetEvalShardJob {
+  const job = checkFields<HypernetEvalShardJob>(HYPERNET_EVAL_SHARD, EVAL_FIELDS, data);
+  const end = job.first + job.count;
+  if (end > job.networks) {
+    throw new JobRefused(
+      `networks ${job.first}..${end - 1} are outside the eval of ${job.networks} (fields first, count, networks)`,
+    );
+  }
+  if (job.first % job.block !== 0 || (end % job.block !== 0 && end !== job.networks)) {
+    throw new JobRefused(
+      `networks ${job.first}..${end - 1} do not start and end on blocks of ${job.block} (fields first, count, block)`,
+    );
+  }
+  if (job.count * job.images > EVAL_SHARD_LIMIT) {
+    throw new JobRefused(
+      `${job.count} networks x ${job.images} images is more than ${EVAL_SHARD_LIMIT} in one shard (fields count, images)`,
+    );
+  }
+  if (job.shard >= job.shards || job.shards > Math.ceil(job.networks / job.block)) {
+    throw new JobRefused(
+      `shard ${job.shard} of ${job.shards} in an eval of ${job.networks} networks in blocks of ${job.block}: ` +
+        'expected shard < shards <= blocks',
+    );
+  }
+  return job;
+}
+
+/** What a sharded eval is: everything of a job but its range. */
+export type HypernetEvalPlan = Omit<HypernetEvalShardJob, 'first' | 'count' | 'shard' | 'shards'>;
+
+/**
+ * The eval as `shards` jobs of contiguous whole blocks, the shards' block counts differing by at most one;
+ * JobRefused when there are more shards than blocks or a shard would be over EVAL_SHARD_LIMIT.
+ */
+export function planHypernetEvalShards(plan: HypernetEvalPlan, shards: number): HypernetEvalShardJob[] {
+  const blocks = Math.ceil(plan.networks / plan.block);
+  if (!Number.isInteger(shards) || shards < 1 || shards > blocks) {
+    throw new JobRefused(
+      `${shards} shards of ${plan.networks} networks in blocks of ${plan.block}: expected 1..${blocks} shards ` +
+        '(a shard is whole blocks)',
+    );
+  }
+  const per = Math.ceil(blocks / shards) * plan.block;
+  if (Math.min(per, plan.networks) * plan.images > EVAL_SHARD_LIMIT) {
+    const least = Math.ceil(blocks / Math.max(1, Math.floor(EVAL_SHARD_LIMIT / plan.images / plan.block)));
+    throw new JobRefused(
+      `${shards} shards of ${plan.networks} networks x ${plan.images} images hold up to ${per} networks each, ` +
+        `more than ${EVAL_SHARD_LIMIT} networks x images: use at least ${least} shards`,
+    );
+  }
+  const base = Math.floor(blocks / shards);
+  const extra = blocks % shards;
+  const jobs: HypernetEvalShardJob[] = [];
+  let first = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    const end = Math.min(plan.networks, first + (base + (shard < extra ? 1 : 0)) * plan.block);
+    jobs.push(validateHypernetEvalJob({ ...plan, first, count: end - first, shard, shards }));
+    first = end;
+  }
+  return jobs;
+}
+
+/** The job's id in the queue: a hash of its canonical form. */
+export function hypernetEvalJobId(job: HypernetEvalShardJob): string {
+  const canonicalJob = Object.fromEntries(Object.keys(EVAL_FIELDS).map((f) => [f, job[f as keyof typeof job]]));
+  const hash = createHash('sha256').update(JSON.stringify(canonicalJob)).digest('hex');
+  return `${HYPERNET_EVAL_SHARD}-${hash.slice(0, 24)}`;
+}
+
+/** "shard 2/4 (networks 64..127 of 256)" */
+export function describeEvalShard(job: HypernetEvalShardJob): string {
+  return `shard ${job.shard + 1}/${job.shards} (networks ${job.first}..${job.first + job.count - 1} of ${job.networks})`;
+}
+
+/** The shard's file, relative to its run folder. */
+export function evalShardFileName(job: Pick<HypernetEvalShardJob, 'first' | 'count'>): string {
+  const pad = (n: number) => String(n).padStart(7, '0');
+  return `eval-shards/networks-${pad(job.first)}-${pad(job.first + job.count - 1)}.safetensors`;
 }
