@@ -8,12 +8,13 @@
 // to its nearest other zoo member (COPY_RATIO). Not "closer than any two zoo members are to each other": in
 // many dimensions the zoo's average is closer than that to most members, and it copies none of them.
 //
-// Distances in float64 on the CPU (500 x 500 pairs of 43 weights or 50 predictions); predictions on the GPU.
+// Distances in float64 on the CPU (Iris: 500 x 500 pairs of 43 weights or 50 predictions); predictions on the
+// GPU. Networks of any shape (zoo.ts Net: Iris's 'M1' and 'M2', or another dataset's widths).
 // Not here: where the networks come from (src/models/samplers.ts).
 
 import { argmax } from '../ops/index.js';
 import { scope, tensor } from '../tensor/index.js';
-import { ARCHS, type Arch, canonicalizeM2, Population, vectorLength } from '../models/zoo.js';
+import { canonicalOrder, type Net, netShape, Population, vectorLength } from '../models/zoo.js';
 import { checkFinite, type TopLevelSpec } from './figures-base.js';
 
 /** Each network's nearest zoo network, by weights and by predictions. */
@@ -43,11 +44,12 @@ export interface MemorisationSummary {
   copies: number; // fraction of networks that are copies (relative < COPY_RATIO)
 }
 
-/** The predicted class of every network (G, P) on every row x (N, 4): (G, N). */
-export async function predictions(arch: Arch, vectors: Float32Array, x: Float32Array): Promise<Int32Array> {
+/** The predicted class of every network (G, P) on every row x (N, d): (G, N). */
+export async function predictions(arch: Net, vectors: Float32Array, x: Float32Array): Promise<Int32Array> {
   const G = vectors.length / vectorLength(arch);
   const pop = new Population(arch, G, null);
-  const xs = tensor(x, [x.length / ARCHS[arch][0], ARCHS[arch][0]]);
+  const d = netShape(arch).widths[0]!;
+  const xs = tensor(x, [x.length / d, d]);
   try {
     pop.loadVectors(vectors);
     const pred = scope(() => argmax(pop.forward(xs), -1)); // (G, N)
@@ -104,19 +106,19 @@ export function disagreement(a: ArrayLike<number>, i: number, b: ArrayLike<numbe
 }
 
 /** Networks as weight space compares them: M2's hidden units in canonical order; M1 as it is. */
-export function canonical(arch: Arch, vectors: Float32Array): Float32Array {
-  return arch === 'M2' ? canonicalizeM2(vectors) : vectors;
+export function canonical(arch: Net, vectors: Float32Array): Float32Array {
+  return canonicalOrder(arch, vectors);
 }
 
-/** Every set's nearest zoo networks, and the zoo's own; xTest (N, 4) the rows predictions are compared on. */
+/** Every set's nearest zoo networks, and the zoo's own; xTest (N, d) the rows predictions are compared on. */
 export async function memorisation(
-  arch: Arch,
+  arch: Net,
   sets: Record<string, Float32Array>,
   zoo: Float32Array,
   xTest: Float32Array,
 ): Promise<MemorisationResult> {
   const P = vectorLength(arch);
-  const N = xTest.length / ARCHS[arch][0];
+  const N = xTest.length / netShape(arch).widths[0]!;
   const zooW = canonical(arch, zoo);
   const zooP = await predictions(arch, zoo, xTest);
   let spacing: Float64Array | null = null; // each zoo network's distance to its nearest other member

@@ -9,7 +9,7 @@
 import { TOY } from '../models/toy-mixture.js';
 import { ZOO_TRAINING } from '../models/zoo.js';
 import { type CommandSpec, commandHelp, defineCommand, nearest, UsageError } from './parser.js';
-import { QUEUE_COMMANDS } from './queue-args.js';
+import { HYPERNET_QUEUE_FLAGS, QUEUE_COMMANDS } from './queue-args.js';
 
 export {
   allowedText,
@@ -149,9 +149,11 @@ export const COMMANDS = {
         help: 'the file export writes: the trained hypernetwork for samplers (parameters, batch-norm statistics)',
         steps: ['export'],
       },
+      ...HYPERNET_QUEUE_FLAGS, // eval --shards N --queue URL (queue-args.ts)
     },
     notes: [
       'paper scale: --preset paper --networks 4000 --images 10000 --ensemble 200 (for a GPU)',
+      'eval over many machines: eval --shards N --queue URL --root DIR (docs/many-machines.md), the same files',
       "the paper's analyses of a trained run: weightgen hypernet analyze NAME --run DIR (`weightgen hypernet analyze --help`)",
     ],
   }),
@@ -169,6 +171,107 @@ export const COMMANDS = {
       },
     },
     notes: ['resumes from what DIR holds when its settings match (manifest.json), and refuses when they differ'],
+  }),
+  tabular: defineCommand({
+    summary: "the Iris commands' whole pipeline on any CSV of numeric features and a label column",
+    steps: { choices: ['zoo', 'vae', 'sample', 'table1', 'tsne', 'finetune', 'all'], default: 'all' },
+    flags: {
+      csv: {
+        type: 'string',
+        value: 'FILE',
+        help: 'the CSV: a header line, then rows of numeric features and one label cell (required)',
+      },
+      label: { type: 'string', value: 'COLUMN', help: "the label column's header name (required)" },
+      hidden: { type: 'int', default: 5, min: 1, max: 4096, help: "hidden units of the Real-2 zoo's d-h-k networks" },
+      'test-size': {
+        type: 'number',
+        default: 0.33,
+        above: 0,
+        max: 0.9,
+        help: 'the share of rows held out as test rows',
+        why: 'both sides need rows',
+      },
+      split: {
+        type: 'choice',
+        choices: ['stratified', 'shuffle'],
+        default: 'stratified',
+        help: "stratified by class, or shuffled as scikit-learn's train_test_split(random_state=S)",
+      },
+      'split-seed': {
+        type: 'int',
+        default: 42,
+        min: 0,
+        max: 2 ** 32 - 1,
+        help: "the split's seed (numpy's RandomState)",
+      },
+      standardise: {
+        type: 'choice',
+        choices: ['yes', 'no'],
+        default: 'yes',
+        help: "scale each feature by the training rows' mean and std (no: the CSV's values)",
+      },
+      run: { type: 'string', default: 'runs/tabular', value: 'DIR', help: 'the run folder' },
+      preset: {
+        type: 'choice',
+        choices: ['default', 'faithful'],
+        default: 'default',
+        help: "the VAEs' settings: ours, or those of the paper's code",
+      },
+      models: {
+        type: 'int',
+        default: 500,
+        min: 2,
+        help: 'networks in each zoo set',
+        why: 'Table 1 reports their spread',
+      },
+      'zoo-epochs': { type: 'int', default: ZOO_TRAINING.epochs, min: 1, help: 'epochs of each zoo network' },
+      samples: { type: 'int', default: 500, min: 1, help: 'networks sampled from each VAE' },
+      'vae-epochs': { type: 'int', min: 1, help: "the VAE's epochs (overrides the preset)" },
+      'evae-epochs': { type: 'int', min: 1, help: "the enhanced VAE's epochs (overrides the preset)" },
+      seed: {
+        type: 'int',
+        default: 0,
+        min: 0,
+        max: 2 ** 28 - 1,
+        help: 'random seed of every step (the split has its own)',
+      },
+      'tsne-networks': { type: 'int', default: 25, min: 2, max: 100_000, help: 'networks of each set in t-SNE' },
+      perplexity: {
+        type: 'number',
+        default: 17,
+        above: 0,
+        max: 10_000,
+        help: "t-SNE's perplexity; less than the networks of a figure",
+      },
+      'tsne-iterations': { type: 'int', default: 1000, min: 250, max: 1_000_000, help: "t-SNE's iterations" },
+      'finetune-samples': {
+        type: 'int',
+        default: 500,
+        min: 2,
+        max: 2 ** 19,
+        help: 'networks per sampler and per VAE to fine-tune',
+      },
+      'finetune-epochs': {
+        type: 'int',
+        default: 50,
+        min: 1,
+        max: 100_000,
+        help: 'fine-tuning epochs (test accuracy at 0, 1, 5, 25, 50 up to it, and at the last)',
+      },
+      bandwidth: { type: 'number', above: 0, max: 100, help: "the KDEs' bandwidth factor (default: Scott's rule)" },
+      restart: {
+        type: 'choice',
+        choices: ['zoo', 'vae', 'sample', 'table1', 'tsne', 'finetune'],
+        value: 'STEP',
+        help: 'delete what the run folder holds for STEP and what was made from it, then run',
+      },
+    },
+    notes: [
+      'writes what `weightgen iris all`, `iris tsne` and `iris finetune` write, into DIR; Table 1 has no published',
+      "column (the paper's is Iris's); manifest.json records the CSV's path, SHA-256, label, split and options, so",
+      'a changed CSV or option is refused like any changed setting: use another --run or --restart STEP',
+      "Iris as a CSV with --split shuffle --split-seed 42 --standardise no gives `weightgen iris`'s numbers",
+    ],
   }),
   info: defineCommand({ summary: 'print the WebGPU adapter in use', flags: {} }),
   help: defineCommand({ summary: 'this text (`weightgen <command> --help`: one command)', flags: {} }),

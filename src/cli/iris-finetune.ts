@@ -10,6 +10,8 @@
 // The run's settings come from its manifest (the zoo and both VAE checkpoints, which must be finished);
 // these files' settings are recorded in it as well. The flags are declared in args.ts (IRIS_FINETUNE);
 // main.ts routes `iris finetune ...` here. Node only.
+// Another dataset's run (options.task, src/models/task.ts; `weightgen tabular finetune`) is evaluated the same
+// way on its own rows and networks.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,11 +24,17 @@ import {
   ZOO_REFERENCE,
 } from '../analysis/memorisation.js';
 import { type LineSeries, lineSpec, type TopLevelSpec } from '../analysis/figures.js';
-import { type IrisSplit, irisSplit } from '../data/iris.js';
 import { initGpu } from '../gpu/index.js';
 import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
-import { prepareRunFolder, readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
-import { MANIFEST, RunManifest, type Settings } from '../io/manifest.js';
+import {
+  prepareRunFolder,
+  readJson,
+  readSafetensors,
+  writeFileAtomic,
+  writeJson,
+  writeSafetensors,
+} from '../io/files.js';
+import { MANIFEST, RunManifest, type Settings, settingsDiff } from '../io/manifest.js';
 import { writeFigure } from '../io/render.js';
 import { expectTensor, type SafeTensor } from '../io/safetensors.js';
 import { EnhancedVae } from '../models/enhanced-vae.js';
@@ -40,10 +48,12 @@ import {
   sampleAll,
   type SampledSets,
 } from '../models/samplers.js';
+import { irisTask, netTitle, type Task, type TaskSplit, taskNet } from '../models/task.js';
 import { ColumnStandardizer, MinMaxScaler, Standardizer, WeightVae } from '../models/weight-vae.js';
-import { canonicalizeM2, vectorLength, ZOO_SETS, ZOO_TRAINING } from '../models/zoo.js';
+import { canonicalOrder, netShape, vectorLength, ZOO_SETS, ZOO_TRAINING } from '../models/zoo.js';
 import { Rng } from '../tensor/index.js';
 import { commandHelp, IRIS_FINETUNE, parseCommand } from './args.js';
+import { checkSource } from './iris-tsne.js';
 import { Progress } from './progress.js';
 
 export interface IrisFinetuneOptions {
@@ -52,6 +62,10 @@ export interface IrisFinetuneOptions {
   epochs: number; // of fine-tuning
   seed: number;
   bandwidth?: number; // the KDEs' factor; Scott's rule when absent
+  /** The run's data (src/models/task.ts); absent: Iris. */
+  task?: Task;
+  /** When every file is there with these settings, return finetune.json's report instead of recomputing it. */
+  skipIfDone?: boolean;
 }
 
 /** What this command writes into the run folder (iris.ts deletes them when a step they come from restarts). */
@@ -66,10 +80,15 @@ export const FINETUNE_FILES = [
 ];
 
 const VAES = {
-  M1: { zooSet: 'real', file: 'vae-m1.ckpt.safetensors', what: 'Linear(4,3) from the VAE' },
-  M2: { zooSet: 'real2', file: 'vae-m2.ckpt.safetensors', what: '4-5-3 from the enhanced VAE' },
+  M1: { zooSet: 'real', file: 'vae-m1.ckpt.safetensors', what: 'from the VAE' },
+  M2: { zooSet: 'real2', file: 'vae-m2.ckpt.safetensors', what: 'from the enhanced VAE' },
 } as const;
 type VaeArch = keyof typeof VAES;
+
+/** What a VAE's networks are: 'Linear(4,3) from the VAE', '4-5-3 from the enhanced VAE' for Iris. */
+function networksOf(task: Task, arch: VaeArch): string {
+  return `${netTitle(task, arch)} ${VAES[arch].what}`;
+}
 
 /** One VAE's results: the sampled networks, their fine-tuning and their nearest zoo networks. */
 export interface ArchResult {
@@ -82,28 +101,31 @@ export interface ArchResult {
 /** A finished Iris run folder, as its manifest describes it. */
 interface TrainedIris {
   dir: string;
+  task: Task;
   settings: Record<'zoo' | VaeArch, Settings>;
   zoo: Record<VaeArch, Float32Array>;
 }
 
-function openTrainedIris(dir: string): TrainedIris {
+function openTrainedIris(dir: string, task: Task): TrainedIris {
   if (!existsSync(dir))
-    throw new Error(`${dir}: no such run folder; make one with \`weightgen iris all --run ${dir}\``);
+    throw new Error(`${dir}: no such run folder; make one with \`${task.command('all')} --run ${dir}\``);
   const manifest = RunManifest.open(dir);
   const settingsOf = (file: string, step: string): Settings => {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`weightgen iris ${step} --run ${dir}\` first`);
+    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`${task.command(step)} --run ${dir}\` first`);
     const e = manifest.entry(file);
     if (!e) {
       throw new Error(
         `${path} exists but ${MANIFEST} has no record of the settings it was made with (an older weightgen, or ` +
-          `copied in); make it again with \`weightgen iris all --run ${dir} --restart ${step}\``,
+          `copied in); make it again with \`${task.command('all')} --run ${dir} --restart ${step}\``,
       );
     }
     return e.settings;
   };
+  const zooSettings = settingsOf('zoo.safetensors', 'zoo');
+  checkSource(join(dir, 'zoo.safetensors'), zooSettings, task);
   const settings = {
-    zoo: settingsOf('zoo.safetensors', 'zoo'),
+    zoo: zooSettings,
     M1: settingsOf(VAES.M1.file, 'vae'),
     M2: settingsOf(VAES.M2.file, 'vae'),
   };
@@ -112,8 +134,9 @@ function openTrainedIris(dir: string): TrainedIris {
   assertFinite(f, path);
   const models = settings.zoo.models as number;
   const weights = (arch: VaeArch) =>
-    expectTensor(f, `${VAES[arch].zooSet}.weights`, [models, vectorLength(arch)], path).data as Float32Array;
-  return { dir, settings, zoo: { M1: weights('M1'), M2: weights('M2') } };
+    expectTensor(f, `${VAES[arch].zooSet}.weights`, [models, vectorLength(taskNet(task, arch))], path)
+      .data as Float32Array;
+  return { dir, task, settings, zoo: { M1: weights('M1'), M2: weights('M2') } };
 }
 
 /** A VAE of the run, loaded from its finished checkpoint, with the scaler its training fitted to the zoo. */
@@ -124,21 +147,22 @@ function loadVae(run: TrainedIris, arch: VaeArch): LatentModel & { dispose(): vo
   if (state.epoch !== preset.epochs) {
     throw new Error(
       `${path} holds epoch ${state.epoch} of ${preset.epochs}: its training is unfinished; finish it with ` +
-        `\`weightgen iris vae --run ${run.dir}\``,
+        `\`${run.task.command('vae')} --run ${run.dir}\``,
     );
   }
   const zoo = run.zoo[arch];
+  const net = taskNet(run.task, arch);
   if (arch === 'M1') {
-    const vae = new WeightVae(vectorLength('M1'), 32);
+    const vae = new WeightVae(vectorLength(net), 32);
     vae.loadStateDict(state.model, path);
     return { vae, scaler: MinMaxScaler.fit(zoo), dispose: () => vae.dispose() };
   }
-  const vae = new EnhancedVae();
+  const vae = new EnhancedVae(undefined, netShape(net).widths);
   vae.loadStateDict(state.model, path);
-  const prepare = preset.canonical ? canonicalizeM2 : undefined;
+  const prepare = preset.canonical ? (v: Float32Array) => canonicalOrder(net, v) : undefined;
   const seen = prepare ? prepare(zoo) : zoo; // what the trainer scaled (enhanced-vae-train.ts)
   const scaler =
-    preset.scaling === 'columns' ? ColumnStandardizer.fit(seen, vectorLength('M2')) : Standardizer.fit(seen);
+    preset.scaling === 'columns' ? ColumnStandardizer.fit(seen, vectorLength(net)) : Standardizer.fit(seen);
   return { vae, scaler, prepare, dispose: () => vae.dispose() };
 }
 
@@ -147,30 +171,37 @@ function orderSeed(seed: number, arch: VaeArch, g: number): number {
   return 2 ** 52 + ((seed * 2 + (arch === 'M1' ? 0 : 1)) * 2 ** 20 + g);
 }
 
-async function runArch(run: TrainedIris, arch: VaeArch, o: IrisFinetuneOptions, split: IrisSplit): Promise<ArchResult> {
+async function runArch(run: TrainedIris, arch: VaeArch, o: IrisFinetuneOptions, split: TaskSplit): Promise<ArchResult> {
   const model = loadVae(run, arch);
   const set = ZOO_SETS.find((s) => s.name === VAES[arch].zooSet)!;
+  const net = taskNet(run.task, arch);
   let sampled: SampledSets;
   try {
     sampled = await sampleAll(
-      { arch, zoo: run.zoo[arch], rows: split, model, seeds: { set: set.seed, run: run.settings.zoo.seed as number } },
+      {
+        arch: net,
+        zoo: run.zoo[arch],
+        rows: split,
+        model,
+        seeds: { set: set.seed, run: run.settings.zoo.seed as number },
+      },
       { n: o.samples, seed: o.seed * 2 + (arch === 'M1' ? 0 : 1), bandwidth: o.bandwidth },
     );
   } finally {
     model.dispose();
   }
-  const init = new Float32Array(SAMPLERS.length * o.samples * vectorLength(arch));
+  const init = new Float32Array(SAMPLERS.length * o.samples * vectorLength(net));
   SAMPLERS.forEach((s, k) => {
     init.set(sampled.sets[s], k * sampled.sets[s].length);
   });
   const rngs = SAMPLERS.flatMap(() => Array.from({ length: o.samples }, (_, g) => new Rng(orderSeed(o.seed, arch, g))));
   const bar = new Progress(`fine-tuning ${arch} (${SAMPLERS.length} samplers x ${o.samples})`, o.epochs);
-  const tuned = await finetune(arch, init, split, {
+  const tuned = await finetune(net, init, split, {
     epochs: o.epochs,
     rngs,
     onEpoch: (e, loss) => bar.update(e + 1, `loss ${loss.toFixed(4)}`),
   });
-  const mem = await memorisation(arch, sampled.sets, run.zoo[arch], split.xTest);
+  const mem = await memorisation(net, sampled.sets, run.zoo[arch], split.xTest);
   return { arch, sampled, tuned, memorisation: mem };
 }
 
@@ -188,7 +219,7 @@ function meanStd(v: ArrayLike<number>): { mean: number; std: number } {
 }
 
 /** finetune.json: per VAE, per sampler, accuracy (%) at each epoch and the memorisation summary. */
-export function finetuneReport(results: ArchResult[], o: IrisFinetuneOptions, settings: Settings) {
+export function finetuneReport(results: ArchResult[], o: IrisFinetuneOptions, settings: Settings, task = irisTask()) {
   return {
     format: 'weightgen iris finetune v1',
     settings,
@@ -197,7 +228,7 @@ export function finetuneReport(results: ArchResult[], o: IrisFinetuneOptions, se
       results.map((r) => [
         r.arch,
         {
-          networks: VAES[r.arch].what,
+          networks: networksOf(task, r.arch),
           best: { count: r.sampled.best.length, by: 'accuracy on the training rows' },
           embeddings: embeddingSpread(r.sampled.embeddings),
           copyRatio: COPY_RATIO,
@@ -217,11 +248,17 @@ export function finetuneReport(results: ArchResult[], o: IrisFinetuneOptions, se
 
 export type FinetuneReport = ReturnType<typeof finetuneReport>;
 
-/** finetune.md: one table per VAE, like the paper's (methods as rows, epochs as columns), with the medians. */
-export function formatFinetune(rep: FinetuneReport): string {
+/**
+ * finetune.md: one table per VAE, like the paper's (methods as rows, epochs as columns), with the medians;
+ * `data` names the rows (default Iris's).
+ */
+export function formatFinetune(
+  rep: FinetuneReport,
+  data: { name: string; testRows: number; trainRows: number } = { name: 'Iris', testRows: 50, trainRows: 100 },
+): string {
   const ep = rep.epochs;
   const out = [
-    `Fine-tuning from sampled weights: test accuracy (%) on Iris's 50 test rows after E epochs on the 100 ` +
+    `Fine-tuning from sampled weights: test accuracy (%) on ${data.name}'s ${data.testRows} test rows after E epochs on the ${data.trainRows} ` +
       `training rows (Adam ${ZOO_TRAINING.lr}, batch ${ZOO_TRAINING.batch}, as the zoo trained), mean +- ` +
       `population std over n networks per method. Memorisation, at epoch 0: each network's distance to its ` +
       `nearest zoo network in weight space (hidden units in canonical order) and the share of test rows on ` +
@@ -300,10 +337,9 @@ export function finetuneSpec(rep: FinetuneReport): TopLevelSpec {
 
 /** The whole command on options: every file written and recorded; returns the report. */
 export async function irisFinetune(o: IrisFinetuneOptions): Promise<FinetuneReport> {
-  const run = openTrainedIris(o.run);
-  const split = irisSplit();
-  const results: ArchResult[] = [];
-  for (const arch of ['M1', 'M2'] as const) results.push(await runArch(run, arch, o, split));
+  const task = o.task ?? irisTask();
+  const run = openTrainedIris(o.run, task);
+  const split = task.split;
   const settings: Settings = {
     zoo: run.settings.zoo,
     m1: run.settings.M1,
@@ -316,19 +352,37 @@ export async function irisFinetune(o: IrisFinetuneOptions): Promise<FinetuneRepo
     neighbourhood: 'posterior of a best model',
     training: { ...ZOO_TRAINING, epochs: o.epochs },
   };
-  const rep = finetuneReport(results, o, settings);
-  const written = await writeOutputs(o.run, results, rep);
   const manifest = RunManifest.open(o.run);
+  const data = { name: task.name, testRows: split.yTest.length, trainRows: split.yTrain.length };
+  if (o.skipIfDone && FINETUNE_FILES.every((f) => upToDate(manifest, o.run, f, settings))) {
+    console.log('finetune.json exists (same settings): fine-tuning skipped');
+    return readJson<FinetuneReport>(join(o.run, 'finetune.json'))!;
+  }
+  const results: ArchResult[] = [];
+  for (const arch of ['M1', 'M2'] as const) results.push(await runArch(run, arch, o, split));
+  const rep = finetuneReport(results, o, settings, task);
+  const written = await writeOutputs(o.run, results, rep, data);
   for (const f of written) manifest.record(f, settings);
-  console.log(`\n${formatFinetune(rep)}\n\nwritten: ${written.map((f) => join(o.run, f)).join(', ')}`);
+  console.log(`\n${formatFinetune(rep, data)}\n\nwritten: ${written.map((f) => join(o.run, f)).join(', ')}`);
   return rep;
 }
 
-async function writeOutputs(dir: string, results: ArchResult[], rep: FinetuneReport): Promise<string[]> {
+/** Whether `file` is in the folder, recorded with exactly `settings`. */
+function upToDate(manifest: RunManifest, dir: string, file: string, settings: Settings): boolean {
+  const e = manifest.entry(file);
+  return existsSync(join(dir, file)) && e !== undefined && settingsDiff(e.settings, settings).length === 0;
+}
+
+async function writeOutputs(
+  dir: string,
+  results: ArchResult[],
+  rep: FinetuneReport,
+  data: Parameters<typeof formatFinetune>[1],
+): Promise<string[]> {
   writeJson(join(dir, 'finetune.json'), rep);
-  writeFileAtomic(join(dir, 'finetune.md'), `${formatFinetune(rep)}\n`);
+  writeFileAtomic(join(dir, 'finetune.md'), `${formatFinetune(rep, data)}\n`);
   await writeFigure(join(dir, 'finetune'), finetuneSpec(rep));
-  const mem = results.map((r) => memorisationSpec(r.memorisation, `${r.arch}: ${VAES[r.arch].what}`));
+  const mem = results.map((r) => memorisationSpec(r.memorisation, `${r.arch}: ${rep.archs[r.arch]!.networks}`));
   await writeFigure(join(dir, 'memorisation'), panels(mem, 'Nearest zoo network of each network at epoch 0'));
   const tensors: Record<string, SafeTensor> = {};
   for (const r of results) {
@@ -339,7 +393,8 @@ async function writeOutputs(dir: string, results: ArchResult[], rep: FinetuneRep
       samplerAccuracy(r, k, n).forEach((a, e) => {
         acc.set(a, e * n);
       });
-      tensors[`${r.arch}.${s}.weights`] = { dtype: 'F32', shape: [n, vectorLength(r.arch)], data: r.sampled.sets[s] };
+      const P = r.sampled.sets[s].length / n;
+      tensors[`${r.arch}.${s}.weights`] = { dtype: 'F32', shape: [n, P], data: r.sampled.sets[s] };
       tensors[`${r.arch}.${s}.test_accuracy`] = { dtype: 'F32', shape: [r.tuned.at.length, n], data: acc };
       tensors[`${r.arch}.${s}.nearest_weights`] = { dtype: 'F32', shape: [n], data: Float32Array.from(nz.weight) };
       tensors[`${r.arch}.${s}.nearest_disagreement`] = {

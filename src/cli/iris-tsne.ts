@@ -14,6 +14,8 @@
 // The run's settings come from its manifest (zoo.safetensors, generated.safetensors); these files' are recorded
 // in it, and a second run with other settings refuses (--restart deletes them first). The flags are declared in
 // args.ts (IRIS_TSNE); main.ts routes `iris tsne ...` here. Node only.
+// Another dataset's run (options.task, src/models/task.ts; `weightgen tabular tsne`) has the same sets and
+// distances with its networks' widths in place of 4-3 and 4-5-3.
 
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,13 +24,14 @@ import { spectralDistances } from '../analysis/spectral.js';
 import { trustworthiness, tsne } from '../analysis/tsne.js';
 import { initGpu } from '../gpu/index.js';
 import { assertFinite } from '../io/checkpoint.js';
-import { prepareRunFolder, readSafetensors, writeJson } from '../io/files.js';
+import { prepareRunFolder, readJson, readSafetensors, writeJson } from '../io/files.js';
 import { MANIFEST, RunManifest, type Settings } from '../io/manifest.js';
 import { writeFigure } from '../io/render.js';
 import { expectTensor, type SafeFile } from '../io/safetensors.js';
+import { irisTask, netTitle, type Task, taskNet } from '../models/task.js';
 import { MinMaxScaler } from '../models/weight-vae.js';
-import { type Arch, vectorLength } from '../models/zoo.js';
-import { pairwiseDistances } from '../ops/index.js';
+import { type Arch, canonicalOrder, type Net, vectorLayers, vectorLength } from '../models/zoo.js';
+import { pairwiseDistances, pairwiseSpectralNorms } from '../ops/index.js';
 import { tensor } from '../tensor/index.js';
 import { commandHelp, IRIS_TSNE, parseCommand } from './args.js';
 
@@ -40,6 +43,10 @@ export interface IrisTsneOptions {
   seed: number; // of the initial embedding
   paperVariant: boolean;
   restart: boolean;
+  /** The run's data (src/models/task.ts); absent: Iris. */
+  task?: Task;
+  /** When every file is there with these settings, return tsne.json's figures instead of recomputing them. */
+  skipIfDone?: boolean;
 }
 
 /** What this command writes into the run folder (iris.ts deletes them when a step they come from restarts). */
@@ -67,13 +74,17 @@ const SETS: Record<Arch, SetSpec[]> = {
   ],
 };
 
-const DISTANCE: Record<Arch | 'paper', string> = {
-  M1: 'spectral norm of the difference of the 3x5 [W | b] matrices, raw weights',
-  M2: 'sum over both layers of the spectral norm of the difference of [W | b] (5x5, 3x6), hidden units in canonical order, raw weights',
-  paper:
-    "the paper's code: M1 spectral-norm distances with G1 in the VAE's [0, 1]-scaled space (R1, S1 raw), the " +
-    "distance matrix's rows then given to t-SNE as feature vectors (Euclidean distances between rows)",
-};
+/** What each figure's distance is, for the task's shapes (Iris: the 3x5 matrices; 5x5 and 3x6). */
+function distanceText(t: Task): Record<Arch | 'paper', string> {
+  const [d, h, k] = [t.features, t.hidden, t.classes];
+  return {
+    M1: `spectral norm of the difference of the ${k}x${d + 1} [W | b] matrices, raw weights`,
+    M2: `sum over both layers of the spectral norm of the difference of [W | b] (${h}x${d + 1}, ${k}x${h + 1}), hidden units in canonical order, raw weights`,
+    paper:
+      "the paper's code: M1 spectral-norm distances with G1 in the VAE's [0, 1]-scaled space (R1, S1 raw), the " +
+      "distance matrix's rows then given to t-SNE as feature vectors (Euclidean distances between rows)",
+  };
+}
 
 /** A finished run folder's networks: zoo.safetensors and generated.safetensors, with their recorded settings. */
 interface IrisRun {
@@ -82,20 +93,21 @@ interface IrisRun {
   settings: Record<SetSpec['file'], Settings>;
 }
 
-function openIrisRun(dir: string): IrisRun {
+function openIrisRun(dir: string, task: Task): IrisRun {
   if (!existsSync(dir))
-    throw new Error(`${dir}: no such run folder; make one with \`weightgen iris all --run ${dir}\``);
+    throw new Error(`${dir}: no such run folder; make one with \`${task.command('all')} --run ${dir}\``);
   const manifest = RunManifest.open(dir);
   const open = (file: string, step: string, count: string) => {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`weightgen iris ${step} --run ${dir}\` first`);
+    if (!existsSync(path)) throw new Error(`${path} does not exist: run \`${task.command(step)} --run ${dir}\` first`);
     const e = manifest.entry(file);
     if (!e) {
       throw new Error(
         `${path} exists but ${MANIFEST} has no record of the settings it was made with (an older weightgen, or ` +
-          `copied in); make it again with \`weightgen iris all --run ${dir} --restart ${step}\``,
+          `copied in); make it again with \`${task.command('all')} --run ${dir} --restart ${step}\``,
       );
     }
+    if (file === 'zoo.safetensors') checkSource(path, e.settings, task); // (every other file's include the zoo's)
     const f = readSafetensors(path);
     assertFinite(f, path);
     return { f, settings: e.settings, count: e.settings[count] as number };
@@ -109,6 +121,22 @@ function openIrisRun(dir: string): IrisRun {
   };
 }
 
+/**
+ * Throws unless the zoo file at `path` was made from the task's data: the data its settings record (absent:
+ * Iris) is the task's source. Shared by `iris finetune`.
+ */
+export function checkSource(path: string, zoo: Settings, task: Task): void {
+  const was = JSON.stringify(zoo.data ?? null);
+  const now = JSON.stringify(task.source ?? null);
+  if (was === now) return;
+  const made = zoo.data ? `data ${was}` : 'Iris';
+  const asked = task.source ? `data ${now}` : 'Iris';
+  throw new Error(
+    `${path} was made from ${made}, not from ${asked}: run this step on the data the folder was made from ` +
+      '(the same --csv, --label and split options, or `weightgen iris` for Iris), or use another --run folder',
+  );
+}
+
 /** `count` indices spread evenly over 0..available-1: every floor(available / count)-th from 0 (all if fewer). */
 export function evenlySpaced(available: number, count: number): number[] {
   if (available <= count) return Array.from({ length: available }, (_, i) => i);
@@ -117,8 +145,8 @@ export function evenlySpaced(available: number, count: number): number[] {
 }
 
 /** One set's chosen networks (vectors (n, P)) and their indices in the file. */
-function pick(run: IrisRun, arch: Arch, s: SetSpec, networks: number): { vectors: Float32Array; indices: number[] } {
-  const P = vectorLength(arch);
+function pick(run: IrisRun, net: Net, s: SetSpec, networks: number): { vectors: Float32Array; indices: number[] } {
+  const P = vectorLength(net);
   const path = s.file === 'zoo' ? 'zoo.safetensors' : 'generated.safetensors';
   const all = expectTensor(run.files[s.file], s.tensor, [run.counts[s.file], P], path).data as Float32Array;
   const indices = evenlySpaced(run.counts[s.file], networks);
@@ -187,32 +215,54 @@ async function rowDistances(d: Float32Array, n: number): Promise<Float32Array> {
   return v;
 }
 
+/**
+ * The (n, n) spectral-norm distances between networks (vectors (n, P)): src/analysis/spectral.ts for Iris's
+ * shapes; for another dataset's, the same distance (per layer the spectral norm of the difference of [W | b],
+ * summed over layers, M2's hidden units in canonical order) on its widths.
+ */
+export async function networkDistances(vectors: Float32Array, net: Net): Promise<Float32Array> {
+  if (typeof net === 'string') return spectralDistances(vectors, net);
+  const n = vectors.length / vectorLength(net);
+  const total = new Float32Array(n * n);
+  for (const l of vectorLayers(net, canonicalOrder(net, vectors))) {
+    const mats = tensor(l.data, [n, l.rows, l.cols]);
+    const norms = pairwiseSpectralNorms(mats);
+    const d = await norms.data();
+    mats.dispose();
+    norms.dispose();
+    for (let e = 0; e < total.length; e++) total[e] = total[e]! + d[e]!;
+  }
+  return total;
+}
+
 /** Embeds the chosen networks of `arch`'s sets; `paper` applies the paper's code's two choices. */
-async function embed(run: IrisRun, arch: Arch, o: IrisTsneOptions, paper = false): Promise<Embedding> {
-  const chosen = SETS[arch].map((s) => ({ s, ...pick(run, arch, s, o.networks) }));
+async function embed(run: IrisRun, task: Task, arch: Arch, o: IrisTsneOptions, paper = false): Promise<Embedding> {
+  const net = taskNet(task, arch);
+  const chosen = SETS[arch].map((s) => ({ s, ...pick(run, net, s, o.networks) }));
   if (paper) {
-    const real = expectTensor(run.files.zoo, 'real.weights', [run.counts.zoo, 15], 'zoo.safetensors').data;
+    const shape = [run.counts.zoo, vectorLength(net)];
+    const real = expectTensor(run.files.zoo, 'real.weights', shape, 'zoo.safetensors').data;
     const scaler = MinMaxScaler.fit(real); // the VAE's own scaling: one min and max over the whole Real zoo
     const g1 = chosen.find((c) => c.s.name === 'G1')!;
     g1.vectors = scaler.scale(g1.vectors);
   }
   const labels = chosen.flatMap((c) => c.indices.map(() => c.s.name));
   const n = labels.length;
-  const P = vectorLength(arch);
+  const P = vectorLength(net);
   const all = new Float32Array(n * P);
   let at = 0;
   for (const c of chosen) {
     all.set(c.vectors, at);
     at += c.vectors.length;
   }
-  const d = await spectralDistances(all, arch);
+  const d = await networkDistances(all, net);
   const input = paper ? await rowDistances(d, n) : d;
   const r = await tsne(input, n, { perplexity: o.perplexity, iterations: o.iterations, seed: o.seed });
   const k = Math.min(TRUST_K, Math.ceil(n / 2) - 1);
   const points = chosen.flatMap((c) => c.indices.map((network) => ({ set: c.s.name, network })));
   return {
     arch,
-    distance: paper ? DISTANCE.paper : DISTANCE[arch],
+    distance: distanceText(task)[paper ? 'paper' : arch],
     points: points.map((p, i) => ({ ...p, x: r.embedding[2 * i]!, y: r.embedding[2 * i + 1]! })),
     kl: r.kl,
     trustworthiness: trustworthiness(input, r.embedding, n, 2, k),
@@ -237,14 +287,18 @@ export function tsneSpec(e: Embedding, title: string): TopLevelSpec {
   return { ...spec, config: { legend: { labelLimit: 240 } } }; // the sets' names in full
 }
 
-const TITLES = {
-  m1: 'Linear(4,3) networks, spectral-norm distances, raw weights',
-  m2: '4-5-3 networks, per-layer spectral norms summed, raw weights',
-  paper: "As the paper's code: G1 in [0, 1], distance rows as features",
-};
+/** The figures' titles (Iris: Linear(4,3), 4-5-3). */
+function titles(t: Task): Record<'m1' | 'm2' | 'paper', string> {
+  return {
+    m1: `${netTitle(t, 'M1')} networks, spectral-norm distances, raw weights`,
+    m2: `${netTitle(t, 'M2')} networks, per-layer spectral norms summed, raw weights`,
+    paper: "As the paper's code: G1 in [0, 1], distance rows as features",
+  };
+}
 
 /** The settings of this command's files: the run's, and t-SNE's. */
-function settingsOf(run: IrisRun, o: IrisTsneOptions): Settings {
+function settingsOf(run: IrisRun, o: IrisTsneOptions, task: Task): Settings {
+  const distance = distanceText(task);
   return {
     zoo: run.settings.zoo,
     generated: run.settings.generated,
@@ -254,13 +308,14 @@ function settingsOf(run: IrisRun, o: IrisTsneOptions): Settings {
     seed: o.seed,
     paperVariant: o.paperVariant,
     tsne: { method: 'exact', earlyExaggeration: 12, learningRate: 'auto', init: 'random, 1e-4 N(0, 1)' },
-    distances: { M1: DISTANCE.M1, M2: DISTANCE.M2 },
+    distances: { M1: distance.M1, M2: distance.M2 },
   };
 }
 
 /** The whole command on options: every file written and recorded; returns the embeddings. */
 export async function irisTsne(o: IrisTsneOptions): Promise<Record<string, Embedding>> {
-  const run = openIrisRun(o.run);
+  const task = o.task ?? irisTask();
+  const run = openIrisRun(o.run, task);
   checkPerplexity(run, o);
   const manifest = RunManifest.open(o.run);
   if (o.restart) {
@@ -269,14 +324,22 @@ export async function irisTsne(o: IrisTsneOptions): Promise<Record<string, Embed
       manifest.forget(f);
     }
   }
-  const settings = settingsOf(run, o);
-  for (const f of TSNE_FILES) manifest.check(f, settings, '`weightgen iris tsne --restart`');
-  const figures: Record<string, Embedding> = { m1: await embed(run, 'M1', o), m2: await embed(run, 'M2', o) };
-  if (o.paperVariant) figures.paper = await embed(run, 'M1', o, true);
+  const settings = settingsOf(run, o, task);
+  const redo = o.task ? `\`${task.command('tsne')} --restart tsne\`` : '`weightgen iris tsne --restart`';
+  for (const f of TSNE_FILES) manifest.check(f, settings, redo);
+  if (o.skipIfDone && manifest.entry('tsne.json') && existsSync(join(o.run, 'tsne.json'))) {
+    console.log('tsne.json exists (same settings): t-SNE skipped');
+    return (readJson<{ figures: Record<string, Embedding> }>(join(o.run, 'tsne.json')) ?? { figures: {} }).figures;
+  }
+  const figures: Record<string, Embedding> = {
+    m1: await embed(run, task, 'M1', o),
+    m2: await embed(run, task, 'M2', o),
+  };
+  if (o.paperVariant) figures.paper = await embed(run, task, 'M1', o, true);
   const written = ['tsne.json'];
   writeJson(join(o.run, 'tsne.json'), { format: 'weightgen iris tsne v1', settings, figures });
   for (const [name, e] of Object.entries(figures)) {
-    await writeFigure(join(o.run, `tsne-${name}`), tsneSpec(e, TITLES[name as keyof typeof TITLES]));
+    await writeFigure(join(o.run, `tsne-${name}`), tsneSpec(e, titles(task)[name as 'm1' | 'm2' | 'paper']));
     written.push(`tsne-${name}.svg`, `tsne-${name}.png`);
   }
   for (const f of written) manifest.record(f, settings);

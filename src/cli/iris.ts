@@ -1,4 +1,7 @@
 // `weightgen iris zoo|vae|sample|table1|all`: the weight-VAE paper's pipeline on Iris, in one run folder.
+// The same pipeline runs on any other dataset given as options.task (src/models/task.ts: its rows and the
+// networks' widths); `weightgen tabular` (tabular.ts) hands it a CSV's. Then the manifest records where the
+// data came from with every file, and Table 1 has no published column (the paper's is Iris's).
 //
 //   zoo.safetensors        the three zoos: <set>.weights (500, P), <set>.test_accuracy (500); rewritten
 //                          after each set, so an interrupted run keeps the sets it finished
@@ -15,15 +18,24 @@
 
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { irisSplit } from '../data/iris.js';
 import { assertFinite, fileCheckpointer } from '../io/checkpoint.js';
 import { readSafetensors, writeFileAtomic, writeJson, writeSafetensors } from '../io/files.js';
 import { RunManifest, type Settings } from '../io/manifest.js';
 import { expectTensor, type SafeFile, type SafeTensor } from '../io/safetensors.js';
 import { type EnhancedPreset, ENHANCED_PRESETS, trainEnhancedVae } from '../models/enhanced-vae-train.js';
-import { formatTable1, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
+import { formatTable1, majorityRate, PUBLISHED, type Table1Row, table1Row } from '../models/table1.js';
+import { irisTask, layoutText, netTitle, type Task, taskNet, taskZooSets } from '../models/task.js';
 import { sampleScaled, sampleVae, trainWeightVae, VAE_PRESETS, type VaePreset } from '../models/vae-train.js';
-import { trainZoo, vectorAccuracy, vectorLength, ZOO_SETS, ZOO_TRAINING, type ZooSet } from '../models/zoo.js';
+import {
+  netName,
+  netShape,
+  setNet,
+  trainZoo,
+  vectorAccuracy,
+  vectorLength,
+  ZOO_TRAINING,
+  type ZooSet,
+} from '../models/zoo.js';
 import { FINETUNE_FILES } from './iris-finetune.js';
 import { TSNE_FILES } from './iris-tsne.js';
 import { Progress } from './progress.js';
@@ -39,6 +51,13 @@ export interface IrisOptions {
   seed: number;
   /** Delete this step's files (and those made from them) first. */
   restart?: IrisStep;
+  /** The data and its networks' widths (src/models/task.ts); absent: Iris, the paper's fixed split. */
+  task?: Task;
+}
+
+/** The options' data: the task given, or Iris. */
+export function taskOf(opts: { task?: Task }): Task {
+  return opts.task ?? irisTask();
 }
 
 export type IrisStep = 'zoo' | 'vae' | 'sample' | 'table1' | 'tsne';
@@ -61,7 +80,14 @@ const STEPS = Object.keys(STEP_FILES) as IrisStep[];
 
 /** The settings each file is made with; each includes those of the files it is made from. */
 function settingsOf(opts: IrisOptions): Record<string, Settings> & { table1: Settings } {
-  const zoo: Settings = { ...ZOO_TRAINING, models: opts.models, epochs: opts.zooEpochs, seed: opts.seed };
+  const data = opts.task?.source;
+  const zoo: Settings = {
+    ...(data ? { data } : {}), // where another dataset's rows came from (Iris's settings predate it)
+    ...ZOO_TRAINING,
+    models: opts.models,
+    epochs: opts.zooEpochs,
+    seed: opts.seed,
+  };
   const m1: Settings = { zoo, preset: opts.preset, vae: { ...vaePreset(opts) }, seed: opts.seed };
   const m2: Settings = { zoo, preset: opts.preset, vae: { ...evaePreset(opts) }, seed: opts.seed };
   const gen: Settings = { m1, m2, samples: opts.samples, seed: opts.seed };
@@ -104,26 +130,27 @@ function zooTensors(opts: IrisOptions): Record<string, SafeTensor> {
 }
 
 export async function irisZoo(opts: IrisOptions, manifest = openRun(opts)): Promise<void> {
-  const split = irisSplit();
+  const task = taskOf(opts);
+  const sets = taskZooSets(task);
   const tensors = zooTensors(opts);
-  for (const set of ZOO_SETS) {
+  for (const set of sets) {
     if (tensors[`${set.name}.weights`]) {
       console.log(`zoo ${set.name}: already in ${ZOO_FILE}, skipped`);
       continue;
     }
-    const bar = new Progress(`zoo ${set.name} (${opts.models} x ${set.arch})`, opts.zooEpochs);
-    const z = await trainZoo(set, split, {
+    const bar = new Progress(`zoo ${set.name} (${opts.models} x ${netName(setNet(set))})`, opts.zooEpochs);
+    const z = await trainZoo(set, task.split, {
       models: opts.models,
       epochs: opts.zooEpochs,
       seed: opts.seed,
       onEpoch: (e, loss) => bar.update(e + 1, `loss ${loss.toFixed(4)}`),
     });
-    tensors[`${set.name}.weights`] = { dtype: 'F32', shape: [opts.models, vectorLength(set.arch)], data: z.vectors };
+    tensors[`${set.name}.weights`] = { dtype: 'F32', shape: [opts.models, vectorLength(setNet(set))], data: z.vectors };
     tensors[`${set.name}.test_accuracy`] = { dtype: 'F32', shape: [opts.models], data: z.testAccuracy };
     const meta = {
       format: 'weightgen iris zoo v1',
-      layout: 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
-      sets: JSON.stringify(ZOO_SETS),
+      layout: layoutText(task),
+      sets: JSON.stringify(sets),
       training: JSON.stringify(settingsOf(opts)[ZOO_FILE]),
     };
     writeSafetensors(join(opts.run, ZOO_FILE), tensors, meta);
@@ -134,10 +161,11 @@ export async function irisZoo(opts: IrisOptions, manifest = openRun(opts)): Prom
 }
 
 function zooSet(opts: IrisOptions, name: string): { set: ZooSet; weights: Float32Array } {
-  const set = ZOO_SETS.find((s) => s.name === name)!;
+  const task = taskOf(opts);
+  const set = taskZooSets(task).find((s) => s.name === name)!;
   const path = join(opts.run, ZOO_FILE);
-  if (!existsSync(path)) throw new Error(`${path} does not exist: run \`weightgen iris zoo\` first`);
-  const t = expectTensor(readResult(path), `${name}.weights`, [opts.models, vectorLength(set.arch)], path);
+  if (!existsSync(path)) throw new Error(`${path} does not exist: run \`${task.command('zoo')}\` first`);
+  const t = expectTensor(readResult(path), `${name}.weights`, [opts.models, vectorLength(setNet(set))], path);
   return { set, weights: t.data as Float32Array };
 }
 
@@ -175,8 +203,9 @@ function generatedAccuracy(
   path: string,
 ): { g1: Float32Array; g2: Float32Array; g2s: Float32Array | null } {
   const f = readResult(path);
-  expectTensor(f, 'g1.weights', [opts.samples, vectorLength('M1')], path);
-  expectTensor(f, 'g2.weights', [opts.samples, vectorLength('M2')], path);
+  const task = taskOf(opts);
+  expectTensor(f, 'g1.weights', [opts.samples, vectorLength(taskNet(task, 'M1'))], path);
+  expectTensor(f, 'g2.weights', [opts.samples, vectorLength(taskNet(task, 'M2'))], path);
   const standardised = opts.preset === 'faithful' ? 'g2.test_accuracy_standardised' : null;
   return {
     g1: expectTensor(f, 'g1.test_accuracy', [opts.samples], path).data as Float32Array,
@@ -187,7 +216,9 @@ function generatedAccuracy(
 
 async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: RunManifest): Promise<void> {
   const genPath = join(opts.run, GEN_FILE);
-  const split = irisSplit();
+  const task = taskOf(opts);
+  const split = task.split;
+  const [m1, m2] = [taskNet(task, 'M1'), taskNet(task, 'M2')];
   const out: Record<string, SafeTensor> = {};
 
   const real = zooSet(opts, 'real');
@@ -199,6 +230,7 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: Ru
   );
   const vae = await trainWeightVae(real.weights, p1, {
     seed: opts.seed,
+    dim: vectorLength(m1),
     onEpoch: (e, l) => bar1.update(e + 1, `loss ${l.toFixed(4)}`),
     ckpt: ckpt1,
   });
@@ -213,6 +245,7 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: Ru
   );
   const evae = await trainEnhancedVae(real2.weights, p2, {
     seed: opts.seed,
+    widths: netShape(m2).widths,
     inputs: split.xTrain,
     onEpoch: (e, l) => bar2.update(e + 1, `loss ${l.toFixed(4)}`),
     ckpt: ckpt2,
@@ -222,12 +255,12 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: Ru
   const g2s = sample && opts.preset === 'faithful' ? await sampleScaled(evae, opts.samples, opts.seed + 2) : null;
   evae.vae.dispose();
   if (!g1 || !g2) return;
-  out['g1.weights'] = { dtype: 'F32', shape: [opts.samples, 15], data: g1 };
-  out['g1.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy('M1', g1, split) };
-  out['g2.weights'] = { dtype: 'F32', shape: [opts.samples, 43], data: g2 };
-  out['g2.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy('M2', g2, split) };
+  out['g1.weights'] = { dtype: 'F32', shape: [opts.samples, vectorLength(m1)], data: g1 };
+  out['g1.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy(m1, g1, split) };
+  out['g2.weights'] = { dtype: 'F32', shape: [opts.samples, vectorLength(m2)], data: g2 };
+  out['g2.test_accuracy'] = { dtype: 'F32', shape: [opts.samples], data: await vectorAccuracy(m2, g2, split) };
   if (g2s) {
-    const acc = await vectorAccuracy('M2', g2s, split);
+    const acc = await vectorAccuracy(m2, g2s, split);
     out['g2.test_accuracy_standardised'] = { dtype: 'F32', shape: [opts.samples], data: acc };
   }
 
@@ -237,11 +270,12 @@ async function irisVaeAndSample(opts: IrisOptions, sample: boolean, manifest: Ru
 }
 
 export function irisTable1(opts: IrisOptions, manifest = openRun(opts)): Table1Row[] {
+  const task = taskOf(opts);
   const zp = join(opts.run, ZOO_FILE);
-  if (!existsSync(zp)) throw new Error(`${zp} does not exist: run \`weightgen iris zoo\` first`);
+  if (!existsSync(zp)) throw new Error(`${zp} does not exist: run \`${task.command('zoo')}\` first`);
   const zoo = readResult(zp);
   const genPath = join(opts.run, GEN_FILE);
-  if (!existsSync(genPath)) throw new Error(`${genPath} does not exist: run \`weightgen iris sample\` first`);
+  if (!existsSync(genPath)) throw new Error(`${genPath} does not exist: run \`${task.command('sample')}\` first`);
   const gen = generatedAccuracy(opts, genPath);
   const acc = (name: string) => expectTensor(zoo, `${name}.test_accuracy`, [opts.models], zp).data as Float32Array;
   const rows = [
@@ -252,19 +286,31 @@ export function irisTable1(opts: IrisOptions, manifest = openRun(opts)): Table1R
     table1Row('G2', gen.g2),
     ...(gen.g2s ? [table1Row('G2s', gen.g2s)] : []),
   ];
-  const text = formatTable1(rows, opts.preset);
-  writeJson(join(opts.run, 'table1.json'), { preset: opts.preset, rows, published: PUBLISHED });
+  let text: string;
+  let json: object;
+  if (opts.task) {
+    // another dataset: no published values; the majority class's rate is the floor to beat
+    const majority = majorityRate(task.split.yTest);
+    const [m1, m2] = [netTitle(task, 'M1'), netTitle(task, 'M2')];
+    text = formatTable1(rows, opts.preset, { name: task.name, testRows: task.split.yTest.length, majority, m1, m2 });
+    json = { preset: opts.preset, data: task.source ?? null, majority, rows };
+  } else {
+    text = formatTable1(rows, opts.preset);
+    json = { preset: opts.preset, rows, published: PUBLISHED };
+  }
+  writeJson(join(opts.run, 'table1.json'), json);
   writeFileAtomic(join(opts.run, 'table1.md'), `${text}\n`);
   for (const f of TABLE_FILES) manifest.record(f, settingsOf(opts).table1);
   console.log(`\n${text}\n\nwritten: ${join(opts.run, 'table1.md')}, ${join(opts.run, 'table1.json')}`);
   return rows;
 }
 
-export async function irisAll(opts: IrisOptions): Promise<void> {
+/** Every step: the zoos, both VAEs and their samples, Table 1 (returned). */
+export async function irisAll(opts: IrisOptions): Promise<Table1Row[]> {
   const manifest = openRun(opts);
   await irisZoo(opts, manifest);
   await irisSample(opts, manifest);
-  irisTable1(opts, manifest);
+  return irisTable1(opts, manifest);
 }
 
 /** A checkpointer that records its file in the manifest after each save. */

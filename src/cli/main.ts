@@ -23,11 +23,13 @@ import {
   hypernetTrain,
 } from './hypernet.js';
 import { hypernetAnalyzeCommand } from './hypernet-analyze.js';
+import { hypernetQueueAsked, hypernetQueueCli } from './hypernet-queue.js';
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
 import { irisFinetuneCommand } from './iris-finetune.js';
 import { irisTsneCommand } from './iris-tsne.js';
 import { Progress, textPlot } from './progress.js';
 import { zooCli } from './queue.js';
+import { tabularCommand } from './tabular.js';
 import { toyMixture } from './toy.js';
 import { workerCli } from './worker.js';
 
@@ -99,6 +101,7 @@ async function hypernet(
   step: 'train' | 'sample' | 'eval' | 'all' | 'export',
   o: FlagValues<(typeof COMMANDS)['hypernet']['flags']>,
 ): Promise<void> {
+  if (step === 'eval' && hypernetQueueAsked(o)) return hypernetQueueCli(o); // sharded over workers: no GPU here
   const opts: HypernetOptions = {
     run: o.run,
     preset: o.preset,
@@ -177,6 +180,8 @@ async function main(argv: string[]): Promise<void> {
       const p = parseCommand(name, COMMANDS[name], args);
       return p.help ? help(name) : toy(p.values);
     }
+    case 'tabular':
+      return void (await tabularCommand(args)); // parses its own flags (args.ts COMMANDS.tabular)
     case 'info': {
       if (parseCommand(name, COMMANDS[name], args).help) return help(name);
       console.log(await adapterLine());

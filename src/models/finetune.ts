@@ -1,18 +1,18 @@
-// Fine-tuning networks from given initial weights on Iris's training rows, as one population on the one
-// training loop (train.ts), the way trainZoo trains a zoo: Adam lr 0.005, minibatches of 16 in each
-// network's own order, reshuffled every epoch by the network's own generator, the sum over networks of each
-// one's mean batch loss (so every network gets its own gradient). Given the zoo's initial weights and its
+// Fine-tuning networks from given initial weights on the training rows (Iris's, or another dataset's), as one
+// population on the one training loop (train.ts), the way trainZoo trains a zoo: Adam lr 0.005, minibatches
+// of 16 in each network's own order, reshuffled every epoch by the network's own generator, the sum over
+// networks of each one's mean batch loss (so every network gets its own gradient). Given the zoo's initial weights and its
 // generators, it reproduces trainZoo's networks (test/iris-finetune.node.test.ts). Test accuracy is read at
 // the epochs asked for (epoch 0: the initial weights).
 //
 // Not here: where the initial weights come from (samplers.ts), the table and figure (src/cli/iris-finetune.ts).
 
-import type { IrisSplit } from '../data/iris.js';
 import { crossEntropy, gatherRows, mul, reshape } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
 import { type Rng, type Tensor, tensor } from '../tensor/index.js';
+import type { TaskSplit } from './task.js';
 import { train } from './train.js';
-import { ARCHS, type Arch, Population, populationAccuracy, vectorLength, ZOO_TRAINING } from './zoo.js';
+import { type Net, netName, netShape, Population, populationAccuracy, vectorLength, ZOO_TRAINING } from './zoo.js';
 
 /** The epochs at which the hyper-representations paper reads accuracy (and 5, between 1 and 25). */
 export const FINETUNE_EPOCHS: readonly number[] = [0, 1, 5, 25, 50];
@@ -42,15 +42,15 @@ export function checkpointEpochs(epochs: number): number[] {
 
 /** Trains G networks of `arch` from `init` (G, P) on the training rows; reads test accuracy at `at`. */
 export async function finetune(
-  arch: Arch,
+  arch: Net,
   init: Float32Array,
-  split: IrisSplit,
+  split: TaskSplit,
   o: FinetuneOptions,
 ): Promise<FinetuneResult> {
   const G = init.length / vectorLength(arch);
   if (!Number.isInteger(G) || G < 1 || o.rngs.length !== G) {
     throw new Error(
-      `finetune: ${init.length} values and ${o.rngs.length} generators; expected G ${arch} vectors of ${vectorLength(arch)} and G generators`,
+      `finetune: ${init.length} values and ${o.rngs.length} generators; expected G ${netName(arch)} vectors of ${vectorLength(arch)} and G generators`,
     );
   }
   const at = [...new Set(o.at ?? checkpointEpochs(o.epochs))].sort((a, b) => a - b);
@@ -59,7 +59,7 @@ export async function finetune(
   }
   const { lr = ZOO_TRAINING.lr, batchSize = ZOO_TRAINING.batch } = o;
   const n = split.yTrain.length;
-  const inputs = ARCHS[arch][0];
+  const inputs = netShape(arch).widths[0]!;
   const pop = new Population(arch, G, null);
   pop.loadVectors(init);
   const xTrain = tensor(split.xTrain, [n, inputs]);
@@ -103,7 +103,7 @@ export async function finetune(
  */
 function batchLoss(
   pop: Population,
-  xTrain: Tensor, // (N, 4)
+  xTrain: Tensor, // (N, d)
   yTrain: Tensor, // (N)
   orders: Int32Array[],
   from: number,

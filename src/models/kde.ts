@@ -4,8 +4,9 @@
 // The hyper-representations paper's code drew each dimension from its own 1-D KDE with one random seed for
 // all, which returns jittered copies of training points (docs: PAPERS.md section 3); this is the decision.
 //
-// float64 on the CPU: d is at most the 43 weights of an M2 network. The kernel's square root comes from the
-// eigendecomposition (Jacobi), not Cholesky, so a singular covariance (fewer points than dimensions, or a
+// float64 on the CPU: d is the weights of a network (Iris's M2: 43; another dataset's: h(d+1) + k(h+1)) or
+// a latent space's dimensions, a few hundred at most in practice (a Jacobi sweep is O(d^3)). The kernel's
+// square root comes from the eigendecomposition (Jacobi), not Cholesky, so a singular covariance (fewer points than dimensions, or a
 // constant dimension) still samples, with no spread along the directions the data do not span.
 //
 // Not here: density evaluation (nothing here needs it), weighted data.

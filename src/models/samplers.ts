@@ -1,6 +1,6 @@
 // Sampling networks to start fine-tuning from (the hyper-representations paper; PAPERS.md section 3), for
-// both VAEs of the Iris pipeline. Latent samplers draw z, decode it (batch norm, if any, in evaluation mode)
-// and scale the result back to weights; the baselines work in weight space.
+// both VAEs of the pipeline (Iris's, or another dataset's: task.ts). Latent samplers draw z, decode it (batch
+// norm, if any, in evaluation mode) and scale the result back to weights; the baselines work in weight space.
 //   prior     z ~ N(0, I)
 //   S_U       z uniform in the box of the zoo's embeddings (per latent dimension, min..max of the encoder means)
 //   S_KDE     a multivariate Gaussian KDE on the embeddings (kde.ts; Scott's bandwidth unless set)
@@ -17,7 +17,16 @@
 
 import { disposeAll, noGrad, Rng, scope, type Tensor, tensor } from '../tensor/index.js';
 import { GaussianKde, normalCpu } from './kde.js';
-import { ARCHS, type Arch, canonicalizeM2, modelSeed, Population, populationAccuracy, vectorLength } from './zoo.js';
+import {
+  canonicalOrder,
+  modelSeed,
+  type Net,
+  netName,
+  netShape,
+  Population,
+  populationAccuracy,
+  vectorLength,
+} from './zoo.js';
 
 export const SAMPLERS = ['B_T', 'B_F', 'B_KDE30', 'prior', 'S_U', 'S_KDE', 'S_KDE30', 'S_Neigh'] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
@@ -39,9 +48,9 @@ export const BEST_FRACTION = 0.3;
 /** B_T's networks use model indices from here on in the zoo set's seed space: no zoo of up to 2^19 used them. */
 export const FRESH_MODELS = 2 ** 19;
 
-/** Iris's training rows: all the samplers may see of the data. */
+/** The training rows: all the samplers may see of the data. */
 export interface TrainRows {
-  xTrain: Float32Array; // (N, 4)
+  xTrain: Float32Array; // (N, d) (Iris: d 4)
   yTrain: Int32Array; // (N)
 }
 
@@ -57,7 +66,7 @@ export interface LatentModel {
 }
 
 export interface SamplerInputs {
-  arch: Arch;
+  arch: Net;
   zoo: Float32Array; // (G, P) the zoo's weights, raw
   rows: TrainRows;
   model: LatentModel;
@@ -91,7 +100,7 @@ export async function sampleAll(inp: SamplerInputs, o: SamplerOptions): Promise<
   const P = vectorLength(inp.arch);
   const G = inp.zoo.length / P;
   if (!Number.isInteger(G) || G < 2)
-    throw new Error(`sampleAll: ${inp.zoo.length} values are not 2 or more ${inp.arch} vectors of ${P}`);
+    throw new Error(`sampleAll: ${inp.zoo.length} values are not 2 or more ${netName(inp.arch)} vectors of ${P}`);
   if (!Number.isInteger(o.n) || o.n < 1) throw new Error(`sampleAll: n ${o.n} must be a whole number >= 1`);
   const trainAccuracy = await trainRowAccuracy(inp.arch, inp.zoo, inp.rows);
   const best = bestIndices(trainAccuracy);
@@ -99,7 +108,7 @@ export async function sampleAll(inp: SamplerInputs, o: SamplerOptions): Promise<
   const rng = (name: SamplerName) => new Rng(o.seed * SAMPLERS.length + SAMPLERS.indexOf(name));
   const decode = (name: Exclude<SamplerName, 'B_T' | 'B_F' | 'B_KDE30'>) =>
     decodeLatent(inp.model, latentSamples(name, emb, best, o.n, rng(name), o.bandwidth), o.n);
-  const weightSpace = inp.arch === 'M2' ? canonicalizeM2(inp.zoo) : inp.zoo;
+  const weightSpace = canonicalOrder(inp.arch, inp.zoo);
   const sets: Record<SamplerName, Float32Array> = {
     B_T: await randomInit(inp.arch, o.n, inp.seeds),
     B_F: Float32Array.from({ length: o.n * P }, (_, i) => inp.zoo[i % (G * P)]!),
@@ -184,10 +193,10 @@ export async function decodeLatent(model: LatentModel, z: ArrayLike<number>, n: 
 }
 
 /** Accuracy of each network (G, P) on the training rows: what ranks the zoo. */
-export async function trainRowAccuracy(arch: Arch, vectors: Float32Array, rows: TrainRows): Promise<Float32Array> {
+export async function trainRowAccuracy(arch: Net, vectors: Float32Array, rows: TrainRows): Promise<Float32Array> {
   const G = vectors.length / vectorLength(arch);
   const pop = new Population(arch, G, null);
-  const x = tensor(rows.xTrain, [rows.yTrain.length, ARCHS[arch][0]]);
+  const x = tensor(rows.xTrain, [rows.yTrain.length, netShape(arch).widths[0]!]);
   try {
     pop.loadVectors(vectors);
     return await populationAccuracy(pop, x, rows.yTrain);
@@ -209,7 +218,7 @@ export function bestIndices(accuracy: ArrayLike<number>, fraction = BEST_FRACTIO
 }
 
 /** B_T: n networks initialised as zoo.ts initialises the zoo's, from model index FRESH_MODELS of the set on. */
-export async function randomInit(arch: Arch, n: number, seeds: { set: number; run: number }): Promise<Float32Array> {
+export async function randomInit(arch: Net, n: number, seeds: { set: number; run: number }): Promise<Float32Array> {
   if (n > FRESH_MODELS) throw new Error(`randomInit: ${n} networks; at most ${FRESH_MODELS}`);
   const rngs = Array.from({ length: n }, (_, g) => new Rng(modelSeed(seeds.set, FRESH_MODELS + g, seeds.run)));
   const pop = new Population(arch, n, rngs);

@@ -1,4 +1,5 @@
-// Training the M1 weight-VAE on a zoo's weight vectors, and sampling networks from it.
+// Training the M1 weight-VAE on a zoo's weight vectors (Iris's 15 values unless options.dim), and sampling
+// networks from it.
 // Presets: `faithful` is the paper's code (Adam 1e-3, batch 1, 100 epochs, no shuffling); `default` is
 // quicker with the same result (batch 16, shuffled, 400 epochs).
 
@@ -30,9 +31,11 @@ export interface TrainedVae {
 /** What both VAE trainers take besides the vectors and the preset. */
 export interface VaeTrainOptions {
   seed: number;
-  /** Values per network (the M1 VAE: 15, M1's [W | b]); the enhanced VAE's is fixed (43). */
+  /** Values per network (the M1 VAE: Iris's 15, M1's [W | b]); the enhanced VAE's comes from `widths`. */
   dim?: number;
-  /** Rows (N, 4) on which the enhanced VAE's function-space term compares networks: the Iris training inputs. */
+  /** The enhanced VAE's M2 networks' layer widths [d, h, k]; default Iris's [4, 5, 3]. */
+  widths?: readonly number[];
+  /** Rows (N, d) on which the enhanced VAE's function-space term compares networks: the training inputs. */
   inputs?: Float32Array;
   onEpoch?: (epoch: number, loss: number) => void;
   ckpt?: Checkpointer;

@@ -1,4 +1,5 @@
-// The weight-VAE of the Iris paper (docs/models.md; paper 1) for M1's 15-value weight vectors:
+// The weight-VAE of the Iris paper (docs/models.md; paper 1) for M1's 15-value weight vectors (another
+// dataset's M1 vectors: dim in place of 15):
 // encoder 15 -> 128 -> 64 -> 32 (ReLU), mu and logvar heads 32 -> 32, decoder 32 -> 64 -> 128 -> 15 with a
 // sigmoid; loss = MSE(sum) + KL(sum). Inputs are min-max scaled to [0, 1] with one global min and max,
 // and decoded samples are scaled back (the paper's code never un-scaled; our decision, docs/models.md).

@@ -1,27 +1,62 @@
-// Model zoos of Iris classifiers (weight-VAE paper; docs/models.md (paper 1)), trained as populations: all
+// Model zoos of classifiers (weight-VAE paper; docs/models.md (paper 1)), trained as populations: all
 // models of a set step together in one set of dispatches, each with its own initialisation, its own
 // shuffling and (Scrambled) its own label permutation. Model g of a set uses a seed made of the run's seed,
 // the set's and g alone (modelSeed), so it trains the same alone or among any number of others, and a run
 // with another seed gets another zoo.
 //
-// Not here: the VAEs (weight-vae.ts) or Table 1 (table1.ts).
+// Networks come in two kinds (Arch): M1, one linear layer, and M2, two with a ReLU between. 'M1' and 'M2'
+// alone are Iris's shapes (ARCHS); a NetShape gives the widths of another dataset's (task.ts), with the same
+// vector layout.
+//
+// Not here: the VAEs (weight-vae.ts), Table 1 (table1.ts), which dataset (task.ts).
 
-import type { IrisSplit } from '../data/iris.js';
 import { GroupedLinear, Module } from '../nn/index.js';
 import { argmax, crossEntropy, gatherRows, linear, mul, reshape, slice } from '../ops/index.js';
 import { Adam } from '../optim/index.js';
 import { Rng, scope, type Tensor, tensor } from '../tensor/index.js';
+import type { TaskSplit } from './task.js';
 import { train } from './train.js';
 
 /** Layer widths: M1 = Linear(4,3); M2 = Linear(4,5) -> ReLU -> Linear(5,3). */
 export const ARCHS = { M1: [4, 3], M2: [4, 5, 3] } as const;
 export type Arch = keyof typeof ARCHS;
 
+/** A network of another dataset: its kind and layer widths (M1: [d, k]; M2: [d, h, k]). */
+export interface NetShape {
+  arch: Arch;
+  widths: readonly number[];
+}
+
+/** A network shape: 'M1' and 'M2' are Iris's (ARCHS). */
+export type Net = Arch | NetShape;
+
+/** The kind and widths of a network shape, checked: M1 has two widths, M2 three, each a positive integer. */
+export function netShape(net: Net): NetShape {
+  if (typeof net === 'string') return { arch: net, widths: ARCHS[net] };
+  const layers = net.arch === 'M1' ? 2 : 3;
+  if (net.widths.length !== layers || !net.widths.every((w) => Number.isInteger(w) && w >= 1)) {
+    throw new Error(`${net.arch} widths [${net.widths}]: expected ${layers} positive integers`);
+  }
+  return net;
+}
+
+/** How messages name a shape: 'M1' for Iris's, 'M1 (6-3)' for another's. */
+export function netName(net: Net): string {
+  return typeof net === 'string' ? net : `${net.arch} (${net.widths.join('-')})`;
+}
+
 export interface ZooSet {
   name: string;
   arch: Arch;
   scrambled: boolean;
   seed: number;
+  /** Layer widths of another dataset's networks; absent: Iris's (ARCHS). */
+  widths?: readonly number[];
+}
+
+/** The network shape of a zoo set's models. */
+export function setNet(set: ZooSet): Net {
+  return set.widths ? { arch: set.arch, widths: set.widths } : set.arch;
 }
 
 /** The paper's three sets (Real M1, Scrambled M1, Real-2 M2). */
@@ -31,9 +66,9 @@ export const ZOO_SETS: readonly ZooSet[] = [
   { name: 'real2', arch: 'M2', scrambled: false, seed: 3 },
 ];
 
-/** Length of a model's weight vector: M1 15, M2 43. */
-export function vectorLength(arch: Arch): number {
-  const w = ARCHS[arch];
+/** Length of a model's weight vector: Iris's M1 15, M2 43. */
+export function vectorLength(arch: Net): number {
+  const w = netShape(arch).widths;
   let n = 0;
   for (let i = 1; i < w.length; i++) n += w[i]! * (w[i - 1]! + 1);
   return n;
@@ -51,20 +86,26 @@ export function modelSeed(setSeed: number, g: number, runSeed = 0): number {
 /** G networks of one architecture, with ReLU between layers. */
 export class Population extends Module {
   readonly layers: GroupedLinear[];
+  readonly arch: Arch;
+  readonly widths: readonly number[];
+  private readonly shapeName: string; // for messages
 
   constructor(
-    readonly arch: Arch,
+    net: Net,
     readonly size: number,
     rngs: readonly Rng[] | null, // null: zeros, for weights loaded afterwards
   ) {
     super();
-    const w = ARCHS[arch];
+    const { arch, widths: w } = netShape(net);
+    this.arch = arch;
+    this.widths = w;
+    this.shapeName = netName(net);
     this.layers = [];
     for (let i = 1; i < w.length; i++)
       this.layers.push(this.child(String(i - 1), new GroupedLinear(size, w[i - 1]!, w[i]!, rngs)));
   }
 
-  // x: (G, B, 4) or (B, 4) -> logits (G, B, 3)
+  // x: (G, B, d) or (B, d) -> logits (G, B, k)  (Iris: d 4, k 3)
   forward(x: Tensor): Tensor {
     let h = x;
     this.layers.forEach((l, i) => {
@@ -75,7 +116,7 @@ export class Population extends Module {
 
   /** The weights as the paper's vectors (G, P): per layer, [W | b] ... (M1: the 3x5 [W|b] row-major; M2: W1 row-major, b1, W2 row-major, b2). */
   async vectors(): Promise<Float32Array> {
-    const P = vectorLength(this.arch);
+    const P = vectorLength({ arch: this.arch, widths: this.widths });
     const out = new Float32Array(this.size * P);
     let at = 0;
     for (const l of this.layers) {
@@ -103,10 +144,10 @@ export class Population extends Module {
 
   /** Loads vectors (G, P) in the layout of vectors(). */
   loadVectors(vectors: Float32Array): void {
-    const P = vectorLength(this.arch);
+    const P = vectorLength({ arch: this.arch, widths: this.widths });
     if (vectors.length !== this.size * P) {
       throw new Error(
-        `${this.arch} population of ${this.size}: ${vectors.length} values, expected ${this.size} x ${P}`,
+        `${this.shapeName} population of ${this.size}: ${vectors.length} values, expected ${this.size} x ${P}`,
       );
     }
     const state: Record<string, { data: Float32Array }> = {};
@@ -149,14 +190,16 @@ export async function populationAccuracy(pop: Population, xTest: Tensor, yTest: 
 }
 
 /**
- * Logits of M2 networks given as a tensor of weight vectors w (G, 43), differentiable in w (the enhanced
- * VAE's function-space term backpropagates through it): x (N, 4) -> (G, N, 3).
+ * Logits of M2 networks of layer widths [I, H, O] given as a tensor of weight vectors w (G, P), differentiable
+ * in w (the enhanced VAE's function-space term backpropagates through it): x (N, I) -> (G, N, O). Iris: P 43,
+ * I 4, O 3.
  */
-export function m2Logits(w: Tensor, x: Tensor): Tensor {
-  const [I, H, O] = ARCHS.M2;
+export function m2Logits(w: Tensor, x: Tensor, widths: readonly number[] = ARCHS.M2): Tensor {
+  const [I, H, O] = netShape({ arch: 'M2', widths }).widths as [number, number, number];
   const G = w.shape[0]!;
-  if (w.rank !== 2 || w.shape[1] !== vectorLength('M2') || x.rank !== 2 || x.shape[1] !== I) {
-    throw new Error(`m2Logits: weights (${w.shape}) and inputs (${x.shape}); expected (G, 43) and (N, 4)`);
+  const P = vectorLength({ arch: 'M2', widths });
+  if (w.rank !== 2 || w.shape[1] !== P || x.rank !== 2 || x.shape[1] !== I) {
+    throw new Error(`m2Logits: weights (${w.shape}) and inputs (${x.shape}); expected (G, ${P}) and (N, ${I})`);
   }
   const part = (at: number, n: number, shape: number[]) => reshape(slice(w, [0, at], [G, n]), shape);
   const W1 = part(0, H * I, [G, H, I]);
@@ -167,10 +210,10 @@ export function m2Logits(w: Tensor, x: Tensor): Tensor {
 }
 
 /** Test accuracy of networks given as weight vectors (G, P). */
-export async function vectorAccuracy(arch: Arch, vectors: Float32Array, split: IrisSplit): Promise<Float32Array> {
+export async function vectorAccuracy(arch: Net, vectors: Float32Array, split: TaskSplit): Promise<Float32Array> {
   const G = vectors.length / vectorLength(arch);
   const pop = new Population(arch, G, null);
-  const xTest = tensor(split.xTest, [split.yTest.length, ARCHS[arch][0]]);
+  const xTest = tensor(split.xTest, [split.yTest.length, netShape(arch).widths[0]!]);
   try {
     pop.loadVectors(vectors);
     return await populationAccuracy(pop, xTest, split.yTest);
@@ -201,19 +244,19 @@ export interface ZooResult {
   losses: number[]; // mean training loss over models, per epoch
 }
 
-export async function trainZoo(set: ZooSet, split: IrisSplit, o: ZooOptions = {}): Promise<ZooResult> {
+export async function trainZoo(set: ZooSet, split: TaskSplit, o: ZooOptions = {}): Promise<ZooResult> {
   const { models: G = 500, firstModel = 0, seed = 0 } = o;
   const { epochs = ZOO_TRAINING.epochs, batchSize = ZOO_TRAINING.batch, lr = ZOO_TRAINING.lr } = o;
   const n = split.yTrain.length;
   const rngs = Array.from({ length: G }, (_, g) => new Rng(modelSeed(set.seed, firstModel + g, seed)));
-  const pop = new Population(set.arch, G, rngs);
+  const pop = new Population(setNet(set), G, rngs);
   // labels per model (G * n): Scrambled models see one fixed permutation of the training labels
   const labels = new Int32Array(G * n);
   rngs.forEach((rng, g) => {
     const perm = set.scrambled ? rng.permutation(n) : null;
     for (let i = 0; i < n; i++) labels[g * n + i] = split.yTrain[perm ? perm[i]! : i]!;
   });
-  const widths = ARCHS[set.arch];
+  const widths = netShape(setNet(set)).widths;
   const [inputs, classes] = [widths[0], widths[widths.length - 1]!];
   const xTrain = tensor(split.xTrain, [n, inputs]);
   const yAll = tensor(labels, [G * n], 'i32');
@@ -273,14 +316,14 @@ function zooBatch(orders: Int32Array[], from: number, B: number, n: number) {
 }
 
 /**
- * Puts the hidden units of every M2 network in a canonical order: by decreasing importance
- * |W1 row| * |W2 column|. Permuting hidden units leaves the function unchanged, but networks trained from
- * different seeds hold equivalent units in different places, and a generative model of their weights
- * then averages unrelated units. Returns new vectors (G, 43).
+ * Puts the hidden units of every M2 network (layer widths [I, H, O], Iris's by default) in a canonical order:
+ * by decreasing importance |W1 row| * |W2 column|. Permuting hidden units leaves the function unchanged, but
+ * networks trained from different seeds hold equivalent units in different places, and a generative model of
+ * their weights then averages unrelated units. Returns new vectors (G, P) (Iris: P 43).
  */
-export function canonicalizeM2(vectors: Float32Array): Float32Array {
-  const [I, H, O] = ARCHS.M2;
-  const P = vectorLength('M2');
+export function canonicalizeM2(vectors: Float32Array, widths: readonly number[] = ARCHS.M2): Float32Array {
+  const [I, H, O] = netShape({ arch: 'M2', widths }).widths as [number, number, number];
+  const P = vectorLength({ arch: 'M2', widths });
   const out = new Float32Array(vectors.length);
   for (let g = 0; g < vectors.length / P; g++) {
     const v = vectors.subarray(g * P, (g + 1) * P);
@@ -303,6 +346,42 @@ export function canonicalizeM2(vectors: Float32Array): Float32Array {
       for (let q = 0; q < O; q++) o[w2at + q * H + k] = W2(q, h);
     });
     for (let q = 0; q < O; q++) o[P - O + q] = v[P - O + q]!; // b2
+  }
+  return out;
+}
+
+/** Networks as weight space compares them: M2's hidden units in canonical order (canonicalizeM2); M1 as it is. */
+export function canonicalOrder(net: Net, vectors: Float32Array): Float32Array {
+  const { arch, widths } = netShape(net);
+  return arch === 'M2' ? canonicalizeM2(vectors, widths) : vectors;
+}
+
+/**
+ * The layers of G networks (vectors (G, P) in the layout of Population.vectors) as [W | b] matrices: per
+ * layer, data (G, rows, cols) with rows = outputs, cols = inputs + 1.
+ */
+export function vectorLayers(net: Net, vectors: Float32Array): { rows: number; cols: number; data: Float32Array }[] {
+  const { arch, widths } = netShape(net);
+  const P = vectorLength(net);
+  const G = vectors.length / P;
+  if (!Number.isInteger(G)) {
+    throw new Error(`vectorLayers: ${vectors.length} values are not a whole number of ${netName(net)} vectors of ${P}`);
+  }
+  if (arch === 'M1') return [{ rows: widths[1]!, cols: widths[0]! + 1, data: vectors.slice() }]; // [W | b] already
+  const out: { rows: number; cols: number; data: Float32Array }[] = [];
+  let at = 0;
+  for (let l = 1; l < widths.length; l++) {
+    const [i, o] = [widths[l - 1]!, widths[l]!];
+    const data = new Float32Array(G * o * (i + 1));
+    for (let g = 0; g < G; g++) {
+      const v = g * P + at; // W (o, i) row-major, then b (o)
+      for (let r = 0; r < o; r++) {
+        for (let c = 0; c < i; c++) data[(g * o + r) * (i + 1) + c] = vectors[v + r * i + c]!;
+        data[(g * o + r) * (i + 1) + i] = vectors[v + o * i + r]!;
+      }
+    }
+    out.push({ rows: o, cols: i + 1, data });
+    at += o * (i + 1);
   }
   return out;
 }
