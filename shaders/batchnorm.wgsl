@@ -8,6 +8,10 @@
 //   update_running                   running = keep * running + (1 - keep) * batch, in place (the running
 //                                    variance takes the batch variance times `unbias`)
 //   normalize                        y = (x - mean) / sqrt(var + eps) * scale + offset, a thread per value
+//   train_rows                       the three above in one dispatch, a thread per feature (short
+//                                    reductions in training): the same formulas in the same order, so the
+//                                    same values to the bit, where three dispatches cost more on SwiftShader
+//                                    than a small batch's arithmetic
 //   backward_rows / backward_wide    dx, dscale, doffset; in training through the batch statistics
 //
 // With affine = 0 there is no scale or offset: the op then binds another buffer to those names and the
@@ -26,6 +30,7 @@ struct BatchNorm {
   eps: f32,
   keep: f32,     // update_running: the weight of the old running value
   unbias: f32,   // update_running: n / (n - 1) for PyTorch's unbiased running variance, else 1
+  running: u32,  // train_rows: 1 updates run_mean and run_var
   kept_shape: vec4u,
   kept_stride: vec4u, // strides in x, in elements
   red_shape: vec4u,
@@ -148,6 +153,41 @@ fn normalize(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
     y[i] = xhat * scale[f] + offset[f];
   } else {
     y[i] = xhat;
+  }
+}
+
+// A thread per feature: stats_rows, then update_running (when `running`), then normalize of the feature's
+// values.
+@compute @workgroup_size(64)
+fn train_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) li: u32) {
+  let f = flat_index(wg, nwg, li);
+  if (f >= p.n_feat) { return; }
+  let base = base_of(f);
+  var s = 0.0;
+  for (var j = 0u; j < p.n_red; j++) { s += x[base + offset_of(j)]; }
+  let m = s / f32(p.n_red);
+  var q = 0.0;
+  for (var j = 0u; j < p.n_red; j++) {
+    let u = x[base + offset_of(j)] - m;
+    q += u * u;
+  }
+  let v = q / f32(p.n_red);
+  mean_out[f] = m;
+  var_out[f] = v;
+  if (p.running == 1u) {
+    run_mean[f] = p.keep * run_mean[f] + (1.0 - p.keep) * m;
+    run_var[f] = p.keep * run_var[f] + (1.0 - p.keep) * (v * p.unbias);
+  }
+  let rstd = 1.0 / sqrt(v + p.eps);
+  for (var j = 0u; j < p.n_red; j++) {
+    let i = base + offset_of(j);
+    let xhat = (x[i] - m) * rstd;
+    if (p.affine == 1u) {
+      y[i] = xhat * scale[f] + offset[f];
+    } else {
+      y[i] = xhat;
+    }
   }
 }
 

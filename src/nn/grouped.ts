@@ -2,7 +2,8 @@
 // its own weights, initialised from its own generator, and sees its own slice of the batch, so training a
 // population equals training its members one by one (the zoo of Iris classifiers uses this).
 
-import { type Activation, linear } from '../ops/matmul.js';
+import { fusedLinear } from '../ops/linear.js';
+import type { Activation } from '../ops/matmul.js';
 import { concat } from '../ops/shape.js';
 import { fmtShape, noGrad, type Rng, scope, type Tensor, zeros } from '../tensor/index.js';
 import { Module } from './module.js';
@@ -54,7 +55,7 @@ export class GroupedLinear extends Module {
         `GroupedLinear(${this.groups}, ${this.inFeatures} -> ${this.outFeatures}): input ${fmtShape(x.shape)}; expected (${this.groups}, B, ${this.inFeatures}) or (B, ${this.inFeatures})`,
       );
     }
-    // (G, B, in) @ (G, out, in)^T + (G, 1, out)
-    return linear(x, this.weight, this.bias, act);
+    // (G, B, in) @ (G, out, in)^T + (G, 1, out); the backward pass in one dispatch (ops/linear.ts)
+    return fusedLinear(x, this.weight, this.bias, act);
   }
 }

@@ -1,7 +1,8 @@
 // Layers without convolution or normalisation: Linear, activations, Sequential.
 
 import { leakyRelu, relu, sigmoid, tanh } from '../ops/elementwise.js';
-import { type Activation, linear } from '../ops/matmul.js';
+import { fusedLinear } from '../ops/linear.js';
+import type { Activation } from '../ops/matmul.js';
 import { defaultRng, type Rng, type Tensor } from '../tensor/index.js';
 import { type Init, torchUniform } from './init.js';
 import { Module } from './module.js';
@@ -29,9 +30,10 @@ export class Linear extends Module {
     this.bias = o.bias === false ? null : this.param('bias', torchUniform([outFeatures], inFeatures, rng));
   }
 
-  // x: (..., in) -> (..., out); `act` fuses the activation that follows into the same dispatch
+  // x: (..., in) -> (..., out); `act` fuses the activation that follows into the same dispatch (and the
+  // backward pass is one dispatch: ops/linear.ts)
   forward(x: Tensor, act: Activation = 'none'): Tensor {
-    return linear(x, this.weight, this.bias, act);
+    return fusedLinear(x, this.weight, this.bias, act);
   }
 }
 

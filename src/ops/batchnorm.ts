@@ -1,5 +1,6 @@
 // Batch normalisation over any set of reduced axes (shaders/batchnorm.wgsl): the fused forward (statistics
-// kernel, running-statistics update, normalise kernel), the fused backward through the batch statistics,
+// kernel, running-statistics update, normalise kernel; in training with short reductions all three in one
+// dispatch), the fused backward through the batch statistics,
 // and the float64 CPU reference. Not here: the module with its parameters and running buffers
 // (src/nn/batchnorm.ts), or any other normalisation (layer, group, instance).
 //
@@ -62,7 +63,10 @@ function plan(shape: Shape, axes: number[]): Plan {
   return { ...reductionPlan(shape, axes, 'batchNorm'), featShape: shape.filter((_, i) => !axes.includes(i)) };
 }
 
-function uniforms(pl: Plan, o: { eps: number; affine: boolean; training: boolean; keep?: number; unbias?: number }) {
+function uniforms(
+  pl: Plan,
+  o: { eps: number; affine: boolean; training: boolean; keep?: number; unbias?: number; running?: boolean },
+) {
   const v4 = (v: number[]) => [...v, 0, 0, 0, 0].slice(0, 4);
   return {
     n_feat: pl.nOut,
@@ -75,6 +79,7 @@ function uniforms(pl: Plan, o: { eps: number; affine: boolean; training: boolean
     eps: o.eps,
     keep: o.keep ?? 0,
     unbias: o.unbias ?? 1,
+    running: o.running ? 1 : 0,
     kept_shape: v4(pl.kept.shape),
     kept_stride: v4(pl.kept.stride),
     red_shape: v4(pl.red.shape),
@@ -134,6 +139,7 @@ function setup(x: Tensor, o: BatchNormOptions): Setup {
     training: o.training,
     keep: convention === 'torch' ? 1 - momentum : momentum,
     unbias: convention === 'torch' && pl.nRed > 1 ? pl.nRed / (pl.nRed - 1) : 1,
+    running: o.running !== undefined,
   });
   return { pl, scale, offset, training: o.training, running: o.running, uniforms: u, wide: pl.nRed >= WIDE_FROM };
 }
@@ -168,6 +174,42 @@ function statistics(x: Tensor, s: Setup, needGrad: boolean): { mean: Tensor; var
     );
   }
   return { mean, vari };
+}
+
+function statisticsAndNormalize(x: Tensor, s: Setup, needGrad: boolean) {
+  const { mean, vari } = statistics(x, s, needGrad);
+  return { y: normalize(x, s, mean, vari), mean, vari };
+}
+
+/**
+ * Training with short reductions: statistics, running update and normalisation in one dispatch (train_rows,
+ * the same values as the three kernels). Without scale and offset, x stands in for them (never read);
+ * without running statistics, a placeholder for each (never written).
+ */
+function trainRows(x: Tensor, s: Setup): { y: Tensor; mean: Tensor; vari: Tensor } {
+  const { pl } = s;
+  const y = Tensor.empty(x.shape);
+  const mean = Tensor.empty(pl.featShape);
+  const vari = Tensor.empty(pl.featShape);
+  const unused = s.running ? [] : [Tensor.empty([1]), Tensor.empty([1])];
+  gpu().dispatch(
+    { shader: 'batchnorm', entry: 'train_rows' },
+    {
+      x: x.ref,
+      mean_out: mean.ref,
+      var_out: vari.ref,
+      run_mean: (s.running?.mean ?? unused[0]!).ref,
+      run_var: (s.running?.var ?? unused[1]!).ref,
+      scale: (s.scale ?? x).ref,
+      offset: (s.offset ?? x).ref,
+      y: y.ref,
+    },
+    s.uniforms,
+    groups1d(pl.nOut),
+    'batchnorm_train',
+  );
+  for (const t of unused) t.dispose();
+  return { y, mean, vari };
 }
 
 // y = (x - mean) / sqrt(var + eps) * scale + offset. Without scale and offset, their bindings hold the mean
@@ -222,8 +264,7 @@ export function batchNorm(x: Tensor, o: BatchNormOptions): Tensor {
   const s = setup(x, o);
   const parents = s.scale ? [x, s.scale, s.offset!] : [x];
   const needGrad = isGradEnabled() && parents.some((t) => t.requiresGrad);
-  const { mean, vari } = statistics(x, s, needGrad);
-  const y = normalize(x, s, mean, vari);
+  const { y, mean, vari } = s.training && !s.wide ? trainRows(x, s) : statisticsAndNormalize(x, s, needGrad);
   if (needGrad) return record(y, 'batch_norm', parents, (dy) => normalizeBackward(x, dy, s, mean, vari));
   if (s.training) {
     mean.dispose();

@@ -1,11 +1,15 @@
 // The Gaussian pieces of a VAE's loss as fused ops (shaders/gaussian.wgsl), with float64 CPU references:
 // the KL divergence of N(mu, exp(logvar)) from N(0, I), summed, and the reparameterised sample
-// mu + exp(logvar / 2) eps. Each is one elementwise pass forward (the KL adds reduce.ts's sum) and one
-// backward, where the same formulas built from elementwise ops take about ten dispatches each way.
+// mu + exp(logvar / 2) eps. Each is one pass forward (the KL summed in one workgroup up to FUSED_MAX
+// elements; longer, its terms and then reduce.ts's sum) and one backward, where the same formulas built
+// from elementwise ops take about ten dispatches each way.
 
 import { gpu } from '../gpu/index.js';
+import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import { fmtShape, groups1d, noGrad, record, sameShape, Tensor } from '../tensor/index.js';
 import { sum } from './reduce.js';
+
+const GAUSSIAN = SHADER_CONSTS.gaussian;
 
 function checkPair(op: string, mu: Tensor, logvar: Tensor): void {
   if (mu.dtype !== 'f32' || logvar.dtype !== 'f32' || !sameShape(mu.shape, logvar.shape)) {
@@ -19,11 +23,23 @@ function checkPair(op: string, mu: Tensor, logvar: Tensor): void {
 export function klNormal(mu: Tensor, logvar: Tensor): Tensor {
   checkPair('klNormal', mu, logvar);
   const n = mu.size;
-  const terms = Tensor.empty(mu.shape);
-  const buffers = { mu: mu.ref, lv: logvar.ref, out: terms.ref };
-  gpu().dispatch({ shader: 'gaussian', entry: 'kl_terms' }, buffers, { n }, groups1d(n), 'kl_terms');
-  const out = noGrad(() => sum(terms));
-  terms.dispose();
+  let out: Tensor;
+  if (n <= GAUSSIAN.FUSED_MAX) {
+    out = Tensor.empty([]);
+    gpu().dispatch(
+      { shader: 'gaussian', entry: 'kl_sum' },
+      { mu: mu.ref, lv: logvar.ref, out: out.ref },
+      { n },
+      [1, 1, 1],
+      'kl_sum',
+    );
+  } else {
+    const terms = Tensor.empty(mu.shape);
+    const buffers = { mu: mu.ref, lv: logvar.ref, out: terms.ref };
+    gpu().dispatch({ shader: 'gaussian', entry: 'kl_terms' }, buffers, { n }, groups1d(n), 'kl_terms');
+    out = noGrad(() => sum(terms));
+    terms.dispose();
+  }
   // d/dmu = mu dy; d/dlogvar = (exp(logvar) - 1) / 2 dy
   return record(out, 'kl_normal', [mu, logvar], (dy) => {
     const dmu = Tensor.empty(mu.shape);

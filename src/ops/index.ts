@@ -1,6 +1,7 @@
 export * from './elementwise.js';
 export * from './loss.js';
 export * from './matmul.js';
+export * from './linear.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './softmax.js';

@@ -1,12 +1,15 @@
-// Losses: cross-entropy on logits (fused, shaders/softmax.wgsl) and mean squared error (composed), each
+// Losses: cross-entropy on logits (fused, shaders/softmax.wgsl) and mean squared error (fused, shaders/loss.wgsl), each
 // reduced to one value by a sum or a mean, with float64 CPU references. Not here: the softmax itself
 // (softmax.ts), per-sample losses (reduction 'none'), class weights, label smoothing.
 
 import { gpu } from '../gpu/index.js';
+import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import { fmtShape, groups1d, record, sameShape, Tensor } from '../tensor/index.js';
 import { square, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { cpuRowLogSumExp } from './softmax.js';
+
+const LOSS = SHADER_CONSTS.loss;
 
 export type Reduction = 'mean' | 'sum';
 
@@ -68,7 +71,11 @@ export function crossEntropy(logits: Tensor, labels: Tensor, reduction: Reductio
   return out;
 }
 
-/** Mean (default) or sum of (a - b)^2 over every element; a and b must have the same shape. Returns shape []. */
+/**
+ * Mean (default) or sum of (a - b)^2 over every element; a and b must have the same shape. Returns shape [].
+ * Up to FUSED_MAX elements one dispatch each way (shaders/loss.wgsl); above, composed of sub, square and
+ * sum (whose sum spreads over many workgroups).
+ */
 export function mse(a: Tensor, b: Tensor, reduction: Reduction = 'mean'): Tensor {
   checkReduction('mse', reduction);
   if (!sameShape(a.shape, b.shape)) {
@@ -78,12 +85,44 @@ export function mse(a: Tensor, b: Tensor, reduction: Reduction = 'mean'): Tensor
     );
   }
   if (a.size === 0) throw new Error(`mse: inputs ${fmtShape(a.shape)} are empty`);
-  // d mse = 2 (a - b) dy (/ numel for a mean), -that for b: from sub, square and sum/mean
-  const d = sub(a, b);
-  const d2 = square(d);
-  const out = reduction === 'mean' ? mean(d2) : sum(d2);
-  for (const t of [d, d2]) if (!t.requiresGrad) t.dispose();
-  return out;
+  for (const t of [a, b]) {
+    if (t.dtype !== 'f32') throw new Error(`mse: expects f32 tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
+  }
+  const n = a.size;
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  if (n > LOSS.FUSED_MAX) {
+    // d mse = 2 (a - b) dy (/ numel for a mean), -that for b: from sub, square and sum/mean
+    const d = sub(a, b);
+    const d2 = square(d);
+    const out = reduction === 'mean' ? mean(d2) : sum(d2);
+    for (const t of [d, d2]) if (!t.requiresGrad) t.dispose();
+    return out;
+  }
+  const out = Tensor.empty([]);
+  const unused = Tensor.empty([1]); // out2 is not written forward (and a stands in for dy, not read)
+  gpu().dispatch(
+    { shader: 'loss', entry: 'mse_forward' },
+    { a: a.ref, b: b.ref, dy: a.ref, out: out.ref, out2: unused.ref },
+    { n, scale },
+    [1, 1, 1],
+    'mse',
+  );
+  unused.dispose();
+  // da = (dy scale) ((a - b) 2), db = -da: the composed rule's values, to the bit
+  return record(out, 'mse', [a, b], (dy) => {
+    const da = Tensor.empty(a.shape);
+    const db = Tensor.empty(a.shape);
+    gpu().dispatch(
+      { shader: 'loss', entry: 'mse_backward' },
+      { a: a.ref, b: b.ref, dy: dy.ref, out: da.ref, out2: db.ref },
+      { n, scale },
+      groups1d(n),
+      'mse_backward',
+    );
+    if (!b.requiresGrad) db.dispose();
+    if (!a.requiresGrad) da.dispose();
+    return [a.requiresGrad ? da : null, b.requiresGrad ? db : null];
+  });
 }
 
 // ---- float64 CPU references -------------------------------------------------------------------------
