@@ -102,6 +102,16 @@ function describe(task: Task, v: TabularValues): string {
   );
 }
 
+/** Deletes the fine-tuning files of a run folder (and their manifest entries): `--restart finetune`. */
+function forgetFinetune(run: string): void {
+  if (!existsSync(run)) return;
+  const manifest = RunManifest.open(run);
+  for (const f of FINETUNE_FILES) {
+    rmSync(join(run, f), { force: true });
+    manifest.forget(f);
+  }
+}
+
 /** Runs STEP (all: every step) on the task into the run folder; each step resumes or skips what is there. */
 export async function tabular(step: TabularStep, v: TabularValues, task: Task): Promise<TabularResult> {
   const restart = v.restart;
@@ -123,13 +133,7 @@ export async function tabular(step: TabularStep, v: TabularValues, task: Task): 
     restart: restart === 'finetune' ? undefined : restart, // iris.ts's steps; finetune's files are deleted below
     task,
   };
-  if (restart === 'finetune' && existsSync(v.run)) {
-    const manifest = RunManifest.open(v.run);
-    for (const f of FINETUNE_FILES) {
-      rmSync(join(v.run, f), { force: true });
-      manifest.forget(f);
-    }
-  }
+  if (restart === 'finetune') forgetFinetune(v.run);
   const tsne = () =>
     irisTsne({
       run: v.run,
