@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCsv } from '../src/io/csv-file.js';
@@ -71,5 +72,19 @@ describe('readCsv', () => {
     expect(errorOf(sub)).toMatch(/folder\.csv: is a folder, not a CSV file/);
     expect(errorOf(file('zipped.csv', gzipSync('a,species\n1,x\n')))).toMatch(/: the file is gzip-compressed: gunzip/);
     expect(errorOf(file('latin1.csv', Uint8Array.from([0x61, 0x2c, 0xe9, 0x0a])))).toMatch(/: not UTF-8 text/);
+  });
+});
+
+describe('the committed example, test/fixtures/wine.csv (make_wine_csv.py)', () => {
+  it("reads as scikit-learn's load_wine: 178 rows, 13 features, cultivars of 59, 71 and 48", () => {
+    const d = readCsv(fileURLToPath(new URL('fixtures/wine.csv', import.meta.url)), { label: 'cultivar' });
+    expect(d.features.length).toBe(13);
+    expect(d.features[0]).toBe('alcohol');
+    expect(d.classes).toEqual(['class_0', 'class_1', 'class_2']);
+    const counts = [0, 0, 0];
+    for (const y of d.y) counts[y]!++;
+    expect(counts).toEqual([59, 71, 48]);
+    expect(d.x.length).toBe(178 * 13);
+    expect([d.x[0], d.x[12]]).toEqual([Math.fround(14.23), 1065]); // the first wine's alcohol and proline
   });
 });
