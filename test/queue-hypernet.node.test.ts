@@ -4,7 +4,9 @@
 // producer; kills one worker with SIGKILL mid-shard; and checks that the merged eval.json, accuracy.svg and
 // accuracy.png are byte for byte those `weightgen hypernet eval` writes in one process, with every shard done
 // exactly once. Hostile and malformed eval jobs put straight on the queue are refused with a message while
-// both workers keep running. The run is a freshly initialised hypernetwork saved through the normal
+// both workers keep running. A sample of the same run sharded over the same two workers: samples.safetensors
+// byte for byte that of `weightgen hypernet sample` in one process (the kill is the eval's: the same queue
+// code retries either kind of job). The run is a freshly initialised hypernetwork saved through the normal
 // checkpoint path as a finished `ci` run (the test is about the sharding, not accuracy). Before that, in this
 // process: the noise a range of networks gets is the GPU generator's, and the streamed tally of eval's
 // numbers equals the whole-array functions. It stops Redis and every process it started, whatever happens.
@@ -19,8 +21,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeneratedEvalTally } from '../src/analysis/generated-eval.js';
 import { CKPT, type HypernetOptions, networkNoise, settingsOf } from '../src/cli/hypernet.js';
 import { fileCheckpointer } from '../src/io/checkpoint.js';
+import { readSafetensors } from '../src/io/files.js';
 import { fileSha256 } from '../src/io/hypernet-shards.js';
 import { RunManifest } from '../src/io/manifest.js';
+import {
+  type HypernetSampleShardJob,
+  hypernetSampleJobId,
+  planHypernetSampleShards,
+} from '../src/io/hypernet-sample-jobs.js';
 import { type HypernetEvalShardJob, hypernetEvalJobId, planHypernetEvalShards } from '../src/io/queue-jobs.js';
 import { Hypernet, MNIST_HYPERNET } from '../src/models/hypernet.js';
 import { accuracies, ensembleAccuracy, HYPERNET_PRESETS, mean, recalibrate } from '../src/models/hypernet-train.js';
@@ -39,6 +47,8 @@ const NETWORKS = 100; // blocks of 32: shards of 32, 32, 32 and 4 networks
 const IMAGES = 20;
 const ENSEMBLE = 6; // ensemble 5 (networks 30..35) spans two shards
 const EVAL_FLAGS = ['--preset', 'ci', '--seed', `${SEED}`, '--networks', `${NETWORKS}`, '--images', `${IMAGES}`];
+const SAMPLES = 70; // blocks of 32: shards of 32, 32 and 6 networks
+const SAMPLE_FLAGS = ['--preset', 'ci', '--seed', `${SEED}`, '--samples', `${SAMPLES}`];
 
 interface Proc {
   name: string;
@@ -161,6 +171,10 @@ beforeAll(async () => {
   await queue.waitUntilReady();
   await fakeTrainedRun(join(work, 'runs/single'));
   cpSync(join(work, 'runs/single'), join(work, 'runs/sharded'), { recursive: true });
+  // the samples in folders of their own: a folder's eval refuses a sample of other settings than its own
+  for (const run of ['sample-single', 'sample-sharded']) {
+    cpSync(join(work, 'runs/single'), join(work, 'runs', run), { recursive: true });
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -246,9 +260,17 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
       [['--shards', '2', '--queue', url, '--run', '../x'], /--run \.\.\/x: the part "\.\." is not a plain folder/],
       [['--shards', '2', '--queue', url, '--data', '/tmp', ...sharded], /--data: a sharded eval reads MNIST/],
       [['--shards', '5', '--queue', url, ...sharded], /5 shards of 100 networks in blocks of 32: expected 1\.\.4/],
+      [
+        ['sample', '--shards', '4', '--queue', url, ...sharded],
+        /4 shards of 70 networks in blocks of 32: expected 1\.\.3/,
+      ],
+      [['sample', '--shards', '2', '--data', '/tmp', ...sharded], /hypernet sample: --data: a sharded sample takes/],
+      [['sample', '--status', '--run', 'runs/sharded'], /hypernet sample: --status needs --queue URL/],
     ];
     for (const [args, message] of cases) {
-      const p = weightgen(args.join(' '), 'hypernet', 'eval', ...EVAL_FLAGS, ...args);
+      const step =
+        args[0] === 'sample' ? ['sample', ...SAMPLE_FLAGS, ...args.slice(1)] : ['eval', ...EVAL_FLAGS, ...args];
+      const p = weightgen(args.join(' '), 'hypernet', ...step);
       expect(await p.exit, p.out).toBe(2);
       expect(p.out).toMatch(message);
       expect(p.out).not.toMatch(/adapter:|pw-/); // no GPU started, no password printed
@@ -259,7 +281,9 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
   it('hostile and malformed eval jobs are refused with a message, and the workers keep running', async () => {
     const args = ['worker', '--queue', url, '--root', work, '--stalled-seconds', String(STALLED)];
     workers = [weightgen('worker A', ...args), weightgen('worker B', ...args)];
-    for (const w of workers) await waitFor([w], /takes zoo-shard jobs and hypernet-eval-shard jobs/, 240);
+    for (const w of workers) {
+      await waitFor([w], /takes zoo-shard jobs, hypernet-eval-shard jobs and hypernet-sample-shard jobs/, 240);
+    }
     const good = planHypernetEvalShards(
       {
         version: VERSION,
@@ -277,6 +301,9 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
       4,
     )[0]!;
     const kind = 'hypernet-eval-shard';
+    const sample = 'hypernet-sample-shard';
+    const { images: _images, ...plan } = { ...good, networks: SAMPLES };
+    const goodSample = planHypernetSampleShards(plan, 3)[0]!;
     const hostile: [string, string, unknown, RegExp][] = [
       ['climb', kind, { ...good, run: '../../etc' }, /field 'run': "\.\.\/\.\.\/etc" is not allowed/],
       ['extra', kind, { ...good, module: '/tmp/evil.js' }, /unknown field 'module'/],
@@ -286,6 +313,12 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
       ['version', kind, { ...good, version: '0.0.0-other' }, /made by weightgen 0\.0\.0-other/],
       ['retrained', kind, { ...good, checkpoint: 'ab'.repeat(32) }, /is not the checkpoint the job was made for/],
       ['settings', kind, { ...good, lambda: 7 }, /was not trained with the job's settings: lambda: 1000 in the file/],
+      ['s-climb', sample, { ...goodSample, run: '../../etc' }, /field 'run': "\.\.\/\.\.\/etc" is not allowed/],
+      ['s-path', sample, { ...goodSample, out: '/tmp/evil.safetensors' }, /unknown field 'out'/],
+      ['s-eval-data', sample, good, /unknown field 'images'/],
+      ['s-count', sample, { ...goodSample, count: 5000 }, /field 'count': 5000 is not allowed/],
+      ['s-retrained', sample, { ...goodSample, checkpoint: 'cd'.repeat(32) }, /is not the checkpoint the job was made/],
+      ['s-version', sample, { ...goodSample, version: '0.0.0-other' }, /made by weightgen 0\.0\.0-other/],
     ];
     for (const [id, name, data] of hostile) await queue.add(name, data, { jobId: `hostile-${id}`, attempts: 3 });
     for (const [id, , , message] of hostile) {
@@ -300,8 +333,80 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
     }
     for (const w of workers) expect(w.child.exitCode, `${w.name} exited:\n${w.out}`).toBeNull();
     expect(existsSync(join(work, 'runs/sharded/eval-shards'))).toBe(false); // nothing evaluated or written
+    expect(existsSync(join(work, 'runs/sharded/sample-shards'))).toBe(false);
     for (const [id] of hostile) await queue.remove(`hostile-${id}`);
   }, 400_000);
+
+  it('a sample over both workers: samples.safetensors equals the single-process sample byte for byte', async () => {
+    const t0 = Date.now();
+    const single = weightgen(
+      'single sample',
+      'hypernet',
+      'sample',
+      ...SAMPLE_FLAGS,
+      '--run',
+      join(work, 'runs/sample-single'),
+    );
+    expect(await single.exit, single.out).toBe(0);
+    const singleSeconds = (Date.now() - t0) / 1000;
+    const t1 = Date.now();
+    const flags = [...SAMPLE_FLAGS, '--run', 'runs/sample-sharded', '--root', work];
+    const producer = weightgen('sample producer', 'hypernet', 'sample', '--shards', '3', '--queue', url, ...flags);
+    expect(await producer.exit, producer.out).toBe(0);
+    console.log(
+      `sample of ${SAMPLES} networks: one process ${singleSeconds.toFixed(1)} s; 3 shards over 2 workers ` +
+        `${((Date.now() - t1) / 1000).toFixed(1)} s`,
+    );
+    expect(producer.out).toMatch(/3 shards: 3 enqueued/);
+    expect(producer.out).toMatch(/merging 3 shards of 70 sampled networks/);
+    expect(producer.out).not.toMatch(/adapter:/); // the producer needs no GPU
+    const file = (run: string) => readFileSync(join(work, run, 'samples.safetensors'));
+    expect(file('runs/sample-sharded').equals(file('runs/sample-single')), 'samples.safetensors differs').toBe(true);
+    const f = readSafetensors(join(work, 'runs/sample-sharded/samples.safetensors'));
+    expect(Object.keys(f.tensors)).toHaveLength(SAMPLES * 8);
+    expect(Object.keys(f.tensors).at(-1)).toBe(`net${SAMPLES - 1}.fc2.bias`);
+    const manifest = (run: string) => JSON.parse(readFileSync(join(work, run, 'manifest.json'), 'utf8'));
+    expect(manifest('runs/sample-sharded').files['samples.safetensors'].settings).toEqual(
+      manifest('runs/sample-single').files['samples.safetensors'].settings,
+    );
+
+    // each planned shard completed once, by whichever worker; nothing failed or left
+    const done = (await queue.getJobs(['completed'], 0, -1)).filter((j) => j?.name === 'hypernet-sample-shard');
+    const planned = planHypernetSampleShards({ ...(done[0]!.data as HypernetSampleShardJob), networks: SAMPLES }, 3);
+    expect(done.map((j) => j.id).sort()).toEqual(planned.map(hypernetSampleJobId).sort());
+    expect(done.map((j) => [j.data.first, j.data.count]).sort((x, y) => x[0] - y[0])).toEqual([
+      [0, 32],
+      [32, 32],
+      [64, 6],
+    ]);
+    for (const state of ['failed', 'active', 'waiting', 'delayed'] as const) {
+      const left = (await queue.getJobs([state], 0, -1)).filter((j) => j?.name === 'hypernet-sample-shard');
+      expect(left, state).toEqual([]);
+    }
+
+    const status = weightgen(
+      'sample status',
+      'hypernet',
+      'sample',
+      '--status',
+      '--queue',
+      url,
+      '--run',
+      'runs/sample-sharded',
+    );
+    expect(await status.exit, status.out).toBe(0);
+    expect(status.out).toMatch(
+      /run runs\/sample-sharded: sample of 70 networks .* in 3 shards: 3 done, 0 running, 0 waiting, 0 failed; 70 of 70 networks sampled/,
+    );
+    // again: nothing to do; --merge alone makes the same bytes from the shard files
+    const again = weightgen('sample again', 'hypernet', 'sample', '--shards', '3', '--queue', url, ...flags);
+    expect(await again.exit, again.out).toBe(0);
+    expect(again.out).toMatch(/nothing to do/);
+    rmSync(join(work, 'runs/sample-sharded/samples.safetensors'));
+    const merge = weightgen('sample merge', 'hypernet', 'sample', '--shards', '3', '--merge', ...flags);
+    expect(await merge.exit, merge.out).toBe(0);
+    expect(file('runs/sample-sharded').equals(file('runs/sample-single'))).toBe(true);
+  }, 300_000);
 
   it('one worker killed mid-shard: the merged eval equals the single-process eval byte for byte', async () => {
     const t0 = Date.now();
@@ -352,7 +457,7 @@ describe('a hypernetwork eval sharded over two workers through Redis', () => {
       {};
     for (const state of ['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'] as const) {
       jobs[state] = (await queue.getJobs([state], 0, -1))
-        .filter((j) => j && j.data?.run === 'runs/sharded')
+        .filter((j) => j && j.name === 'hypernet-eval-shard' && j.data?.run === 'runs/sharded')
         .map((j) => ({ id: j.id!, job: j.data as HypernetEvalShardJob, raw: j }));
     }
     const planned = planHypernetEvalShards(

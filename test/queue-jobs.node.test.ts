@@ -1,13 +1,29 @@
 // The job queue's jobs as data (src/io/queue-jobs.ts), its URLs (queue-connection.ts) and the shard files
-// (zoo-shards.ts, hypernet-shards.ts), without Redis or a GPU: every field of a job of either kind is checked
-// and a hostile one refused with a message naming it; a plan's shards tile the zoo or the eval's networks
-// (whole blocks); shard files round-trip and merge into whole sets.
+// (zoo-shards.ts, hypernet-shards.ts), without Redis or a GPU: every field of a job of every kind (zoo, eval,
+// sample) is checked and a hostile one refused with a message naming it; a plan's shards tile the zoo or the
+// eval's or sample's networks (whole blocks); shard files round-trip and merge into whole sets.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseQueueUrl, redactUrl } from '../src/io/queue-connection.js';
-import { fileSha256, readEvalShard, writeEvalShard } from '../src/io/hypernet-shards.js';
+import {
+  type HypernetSamplePlan,
+  hypernetSampleJobId,
+  planHypernetSampleShards,
+  SAMPLE_SHARD_LIMIT,
+  sampleShardFileName,
+  validateHypernetSampleJob,
+} from '../src/io/hypernet-sample-jobs.js';
+import {
+  fileSha256,
+  readEvalShard,
+  readSampleShard,
+  sampleLayout,
+  writeEvalShard,
+  writeSampleShard,
+} from '../src/io/hypernet-shards.js';
+import type { SafeTensor } from '../src/io/safetensors.js';
 import {
   EVAL_SHARD_LIMIT,
   evalShardFileName,
@@ -369,5 +385,157 @@ describe('hypernetwork eval shard jobs', () => {
     expect(() => readEvalShard(run, job, 11)).toThrow(/tensor 'probabilities' has shape \[32,50,10\]/);
     expect(() => writeEvalShard(run, job, probs.subarray(1), 10)).toThrow(/expected 32 x 50 x 10/);
     expect(fileSha256(path)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('hypernetwork sample shard jobs', () => {
+  const samplePlan: HypernetSamplePlan = {
+    version: VERSION,
+    run: 'runs/hypernet',
+    preset: 'ci',
+    lambda: 1000,
+    steps: 1000,
+    faithful: false,
+    seed: 5,
+    checkpoint: 'ab'.repeat(32),
+    networks: 70,
+    block: 32,
+  };
+
+  function sampleRefusal(data: unknown): string {
+    try {
+      validateHypernetSampleJob(data);
+    } catch (e) {
+      expect(e).toBeInstanceOf(JobRefused);
+      return (e as Error).message;
+    }
+    throw new Error(`accepted: ${JSON.stringify(data)}`);
+  }
+
+  it("a plan is whole blocks, tiling the networks; ids are stable, distinct and not the eval's", () => {
+    for (const [networks, shards, counts] of [
+      [70, 1, [70]],
+      [70, 2, [64, 6]],
+      [70, 3, [32, 32, 6]],
+      [10, 1, [10]],
+      [4096 * 3, 3, [4096, 4096, 4096]],
+    ] as const) {
+      const jobs = planHypernetSampleShards({ ...samplePlan, networks }, shards);
+      expect(jobs.map((j) => j.count)).toEqual(counts);
+      let next = 0;
+      for (const [i, j] of jobs.entries()) {
+        expect([j.first, j.shard, j.shards]).toEqual([next, i, shards]);
+        next += j.count;
+        expect(validateHypernetSampleJob(JSON.parse(JSON.stringify(j)))).toEqual(j);
+      }
+      expect(next).toBe(networks);
+      const ids = jobs.map(hypernetSampleJobId);
+      expect(new Set(ids).size).toBe(shards);
+      for (const id of ids) expect(id).toMatch(/^hypernet-sample-shard-[0-9a-f]{24}$/);
+    }
+    const j = planHypernetSampleShards(samplePlan, 2)[1]!;
+    const reversed = Object.fromEntries(Object.entries(j).reverse()) as typeof j;
+    expect(hypernetSampleJobId(reversed)).toBe(hypernetSampleJobId(j));
+    expect(hypernetSampleJobId({ ...j, seed: 6 })).not.toBe(hypernetSampleJobId(j));
+    const asEval = planHypernetEvalShards({ ...samplePlan, images: 1 }, 2)[1]!;
+    expect(hypernetEvalJobId(asEval).slice(-24)).not.toBe(hypernetSampleJobId(j).slice(-24));
+    expect(() => planHypernetSampleShards(samplePlan, 4)).toThrow(
+      /4 shards of 70 networks in blocks of 32: expected 1\.\.3 shards/,
+    );
+    expect(() => planHypernetSampleShards({ ...samplePlan, networks: 100_000 }, 20)).toThrow(
+      new RegExp(`more than ${SAMPLE_SHARD_LIMIT}: use at least 25 shards`),
+    );
+    expect(planHypernetSampleShards({ ...samplePlan, networks: 100_000 }, 25)).toHaveLength(25);
+  });
+
+  const job = planHypernetSampleShards(samplePlan, 3)[1]!; // networks 32..63
+  const cases: [string, unknown, RegExp][] = [
+    ['a string', 'rm -rf /', /a hypernet-sample-shard job's data must be a JSON object/],
+    ['code in an extra field', { ...job, code: 'process.exit()' }, /unknown field 'code'/],
+    ['an eval field', { ...job, images: 100 }, /unknown field 'images'/],
+    ['a path of its own', { ...job, out: '/etc/passwd' }, /unknown field 'out'/],
+    ['a missing field', (({ checkpoint: _, ...rest }) => rest)(job), /missing field 'checkpoint'/],
+    ['a path that climbs out', { ...job, run: '../../etc' }, /field 'run': "\.\.\/\.\.\/etc" is not allowed/],
+    ['an absolute path', { ...job, run: '/root/.ssh' }, /field 'run'/],
+    ['an unknown preset', { ...job, preset: 'huge' }, /field 'preset': "huge" is not allowed; expected one of/],
+    ['a preset from the prototype', { ...job, preset: '__proto__' }, /field 'preset'/],
+    ['a huge count', { ...job, count: 1e9 }, /field 'count': 1000000000 is not allowed/],
+    ['a shard over the file limit', { ...job, networks: 10_000, first: 0, count: 4128 }, /field 'count'/],
+    ['more networks than sample makes', { ...job, networks: 100_001 }, /field 'networks'/],
+    ['a range past the sample', { ...job, first: 64, count: 32 }, /networks 64\.\.95 are outside the sample of 70/],
+    ['a range off the blocks', { ...job, first: 33 }, /do not start and end on blocks of 32/],
+    ['a shard past the plan', { ...job, shard: 3 }, /shard 3 of 3 in a sample of 70 networks/],
+    ['more shards than blocks', { ...job, shards: 4 }, /shard 1 of 4 in a sample of 70 networks/],
+    ['a checkpoint that is not a hash', { ...job, checkpoint: '../hypernet.ckpt' }, /field 'checkpoint'/],
+    ['a fractional seed', { ...job, seed: 0.5 }, /field 'seed'/],
+    ['a negative first', { ...job, first: -32 }, /field 'first'/],
+    ['an array', [job], /must be a JSON object/],
+  ];
+  for (const [what, data, message] of cases) {
+    it(`refuses ${what}, naming the field`, () => {
+      expect(sampleRefusal(data)).toMatch(message);
+    });
+  }
+
+  /** Networks first..first+count-1 as samples.safetensors names them, with values that say where they are. */
+  function networks(first: number, count: number): Record<string, SafeTensor> {
+    const out: Record<string, SafeTensor> = {};
+    for (let g = first; g < first + count; g++) {
+      for (const [k, [name, shape]] of sampleLayout().entries()) {
+        const n = shape.reduce((p, d) => p * d, 1);
+        out[`net${g}.${name}`] = {
+          dtype: 'F32',
+          shape,
+          data: Float32Array.from({ length: n }, (_, i) => g + k / 8 + i / n),
+        };
+      }
+    }
+    return out;
+  }
+
+  it('the layout is the PyTorch names and shapes of the MNIST target', () => {
+    expect(sampleLayout()).toEqual([
+      ['conv1.weight', [32, 1, 5, 5]],
+      ['conv1.bias', [32]],
+      ['conv2.weight', [16, 32, 5, 5]],
+      ['conv2.bias', [16]],
+      ['fc1.weight', [8, 784]],
+      ['fc1.bias', [8]],
+      ['fc2.weight', [10, 8]],
+      ['fc2.bias', [10]],
+    ]);
+  });
+
+  it('a shard file round-trips in order; one of another job, other networks or a NaN is refused, naming it', () => {
+    const run = join(dir, 'sample-a');
+    const small = planHypernetSampleShards(samplePlan, 3)[2]!; // networks 64..69
+    expect(readSampleShard(run, small)).toBeNull();
+    const tensors = networks(64, 6);
+    const path = writeSampleShard(run, small, tensors);
+    expect(path).toBe(join(run, sampleShardFileName(small)));
+    expect(sampleShardFileName(small)).toBe('sample-shards/networks-0000064-0000069.safetensors');
+    const back = readSampleShard(run, small)!;
+    expect(Object.keys(back)).toEqual(Object.keys(tensors));
+    for (const [name, t] of Object.entries(tensors)) expect(back[name]!.data).toEqual(t.data);
+    expect(() => readSampleShard(run, { ...small, checkpoint: 'cd'.repeat(32) })).toThrow(
+      /networks-0000064-0000069\.safetensors was made for another job/,
+    );
+    expect(() => writeSampleShard(run, small, networks(63, 6))).toThrow(/tensor 0 should be net64\.conv1\.weight/);
+    expect(() => writeSampleShard(run, small, networks(64, 5))).toThrow(
+      /should be net69\.conv1\.weight .*found nothing/,
+    );
+    expect(() => writeSampleShard(run, small, networks(64, 7))).toThrow(
+      /56 tensors, expected 48 \(networks 64\.\.69\)/,
+    );
+    const swapped = networks(64, 6);
+    const [a, b] = [swapped['net64.conv1.weight']!, swapped['net64.conv1.bias']!];
+    delete swapped['net64.conv1.weight'];
+    delete swapped['net64.conv1.bias'];
+    const reordered = { 'net64.conv1.bias': b, 'net64.conv1.weight': a, ...swapped };
+    expect(() => writeSampleShard(run, small, reordered)).toThrow(/tensor 0 should be net64\.conv1\.weight/);
+    const nan = networks(64, 6);
+    (nan['net66.fc1.bias']!.data as Float32Array)[3] = Number.NaN;
+    writeSampleShard(join(dir, 'sample-b'), small, nan);
+    expect(() => readSampleShard(join(dir, 'sample-b'), small)).toThrow(/net66\.fc1\.bias/);
   });
 });

@@ -203,7 +203,12 @@ describe('a zoo sharded over two workers through Redis', () => {
         /unknown field 'code'/,
       ],
       ['text', 'zoo-shard', 'rm -rf /', /data must be a JSON object/],
-      ['kind', 'eval', good, /unknown job kind "eval" \(this worker runs: zoo-shard, hypernet-eval-shard\)/],
+      [
+        'kind',
+        'eval',
+        good,
+        /unknown job kind "eval" \(this worker runs: zoo-shard, hypernet-eval-shard, hypernet-sample-shard\)/,
+      ],
       [
         'version',
         'zoo-shard',

@@ -49,7 +49,9 @@ export const COMMANDS = {
     },
   }),
   iris: defineCommand({
-    summary: "the weight-VAE paper's pipeline on Iris, one step or all",
+    summary:
+      "the weight-VAE paper's pipeline on Iris, one step or all (all: zoos, VAEs, samples, Table 1, then the " +
+      't-SNE and fine-tuning figures at the defaults of `iris tsne` and `iris finetune`)',
     steps: { choices: ['zoo', 'vae', 'sample', 'table1', 'all'], default: 'all' },
     flags: {
       run: { type: 'string', default: 'runs/iris', value: 'DIR', help: 'the run folder' },

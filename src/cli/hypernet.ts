@@ -25,15 +25,16 @@ import {
   type HypernetPreset,
   type HypernetProgress,
   mean,
-  networkProbabilities,
   slicePart,
   trainHypernet,
 } from '../models/hypernet-train.js';
-import { torchStateDict } from '../models/hypernet-export.js';
 import { MNIST_TARGET } from '../models/target-net.js';
-import { noGrad, referenceValue, Rng, scope, type Tensor, tensor } from '../tensor/index.js';
+import { Rng } from '../tensor/index.js';
 import { type GeneratedEval, GeneratedEvalTally } from '../analysis/generated-eval.js';
+import { EVAL_BLOCK, EVAL_NOISE, evalBlocks, networkNoise, SAMPLE_NOISE, sampleBlocks } from './hypernet-blocks.js';
 import { Progress } from './progress.js';
+
+export { EVAL_BLOCK, EVAL_NOISE, evalBlocks, networkNoise, SAMPLE_NOISE, sampleBlocks }; // hypernet-blocks.ts
 
 export type HypernetStep = 'train' | 'sample' | 'eval';
 
@@ -57,7 +58,7 @@ export interface HypernetOptions {
 
 export const CKPT = 'hypernet.ckpt.safetensors';
 const LOG = 'train-log.jsonl';
-const SAMPLES = 'samples.safetensors';
+export const SAMPLES = 'samples.safetensors';
 export const EVAL = 'eval.json';
 const STEP_FILES: Record<HypernetStep, string[]> = {
   train: [CKPT, LOG, 'training.svg', 'training.png'],
@@ -209,60 +210,7 @@ export function loadTrained(o: HypernetOptions): Hypernet {
 
 /** Fresh noise for sampling and evaluation: its own stream, apart from training's. */
 export function freshNoise(o: HypernetOptions, n: number, purpose: number) {
-  return networkNoise(o.seed, purpose, 0, n);
-}
-
-/** `purpose` of the evaluation's noise (1: sampling's). */
-export const EVAL_NOISE = 2;
-
-/**
- * The noise z (count, noise) of networks first..first+count-1: network g's row is values g * noise ..
- * (g + 1) * noise - 1 of stream 0 of the Philox generator seeded seed * 16 + purpose + 1, U[-1, 1). It
- * depends on g alone, not on how many networks are drawn or where a range starts, so a sharded eval draws
- * each shard's range and gets the rows one process draws. Drawn on the CPU with the shader's generator
- * (referenceValue): -1 + 2 u with u = k / 2^24 is exact in float32 and float64 alike, so these are the bits
- * `Rng.uniform` draws on the GPU (test/queue-hypernet.node.test.ts checks it), and run folders made before
- * keep their networks.
- */
-export function networkNoise(seed: number, purpose: number, first: number, count: number): Tensor {
-  const width = MNIST_HYPERNET.noise;
-  const noiseSeed = seed * 16 + purpose + 1;
-  const z = new Float32Array(count * width);
-  for (let i = 0; i < z.length; i++) z[i] = referenceValue('uniform', noiseSeed, 0, first * width + i, -1, 1);
-  return tensor(z, [count, width]);
-}
-
-/**
- * Networks are generated and run on the test images in blocks of this many, block b holding networks
- * b * EVAL_BLOCK .. (b + 1) * EVAL_BLOCK - 1 (the last block: up to the last network). A kernel's choice and
- * order of operations may depend on how many networks and images go through at once (a matmul of fewer than
- * 8 rows takes another kernel), so a network's probabilities are bit-identical only between calls of the same
- * block shapes: one process and every shard of a sharded eval use these blocks, and shards start on a block.
- */
-export const EVAL_BLOCK = 32;
-
-/**
- * The class probabilities of networks first..first+count-1 (first on a block boundary) on `test`, one
- * block (b, N, K) at a time, handed to `onBlock` with the block's first network.
- */
-export async function evalBlocks(
-  net: Hypernet,
-  seed: number,
-  test: MnistPart,
-  first: number,
-  count: number,
-  onBlock: (first: number, probs: Float32Array) => void | Promise<void>,
-): Promise<void> {
-  if (first % EVAL_BLOCK !== 0) throw new Error(`evalBlocks: network ${first} does not start a block of ${EVAL_BLOCK}`);
-  for (let at = first; at < first + count; at += EVAL_BLOCK) {
-    const b = Math.min(EVAL_BLOCK, first + count - at);
-    const z = networkNoise(seed, EVAL_NOISE, at, b);
-    try {
-      await onBlock(at, await networkProbabilities(net, z, test));
-    } finally {
-      z.dispose();
-    }
-  }
+  return networkNoise(o.seed, purpose, 0, n); // purpose: SAMPLE_NOISE or EVAL_NOISE (hypernet-blocks.ts)
 }
 
 export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
@@ -274,34 +222,23 @@ export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)):
   }
   const net = loadTrained(o);
   try {
-    const tensors: Record<string, SafeTensor> = {};
-    const z = freshNoise(o, o.samples, 1);
-    net.eval();
-    const layers = noGrad(() =>
-      scope(() => net.networks(z).map((l) => ({ kernel: l.kernel.keep(), bias: l.bias.keep() }))),
-    );
-    z.dispose();
-    const data = await Promise.all(
-      layers.map(async (l) => ({ kernel: await l.kernel.data(), bias: await l.bias.data() })),
-    );
-    for (const l of layers) {
-      l.kernel.dispose();
-      l.bias.dispose();
-    }
-    for (let g = 0; g < o.samples; g++) {
-      for (const [name, t] of Object.entries(torchStateDict(MNIST_TARGET, data, g))) tensors[`net${g}.${name}`] = t;
-    }
-    assertFinite({ tensors, metadata: {} }, path);
-    writeSafetensors(path, tensors, {
-      format: 'weightgen hypernet samples v1',
-      layout:
-        'PyTorch: Conv2d(1,32,5,padding=2) ReLU MaxPool2d(2) Conv2d(32,16,5,padding=2) ReLU MaxPool2d(2) Flatten Linear(784,8) ReLU Linear(8,10); names net<i>.conv1/conv2/fc1/fc2.weight|bias',
-    });
-    manifest.record(SAMPLES, settingsOf(o).sample);
-    console.log(`sampled ${o.samples} networks: ${path}`);
+    writeSamples(o, manifest, await sampleBlocks(net, o.seed, 0, o.samples));
   } finally {
     net.dispose();
   }
+}
+
+/** Writes samples.safetensors (`tensors`: net0.conv1.weight, ... in order), records it, prints where. */
+export function writeSamples(o: HypernetOptions, manifest: RunManifest, tensors: Record<string, SafeTensor>): void {
+  const path = join(o.run, SAMPLES);
+  assertFinite({ tensors, metadata: {} }, path);
+  writeSafetensors(path, tensors, {
+    format: 'weightgen hypernet samples v1',
+    layout:
+      'PyTorch: Conv2d(1,32,5,padding=2) ReLU MaxPool2d(2) Conv2d(32,16,5,padding=2) ReLU MaxPool2d(2) Flatten Linear(784,8) ReLU Linear(8,10); names net<i>.conv1/conv2/fc1/fc2.weight|bias',
+  });
+  manifest.record(SAMPLES, settingsOf(o).sample);
+  console.log(`sampled ${o.samples} networks: ${path}`);
 }
 
 export type EvalResult = GeneratedEval;

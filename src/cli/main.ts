@@ -25,6 +25,7 @@ import {
 import { hypernetAnalyzeCommand } from './hypernet-analyze.js';
 import { hypernetQueueAsked, hypernetQueueCli } from './hypernet-queue.js';
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
+import { irisFigures } from './iris-figures.js';
 import { irisFinetuneCommand } from './iris-finetune.js';
 import { irisTsneCommand } from './iris-tsne.js';
 import { Progress, textPlot } from './progress.js';
@@ -93,7 +94,12 @@ async function iris(
   else if (step === 'vae') await irisVae(opts);
   else if (step === 'sample') await irisSample(opts);
   else if (step === 'table1') irisTable1(opts);
-  else await irisAll(opts);
+  else {
+    await irisAll(opts);
+    console.log(`Table 1 after ${((Date.now() - t0) / 1000).toFixed(1)} s; now the figures (t-SNE, fine-tuning)`);
+    const figures = await irisFigures(opts);
+    console.log(`figures:\n${figures.map((f) => `  ${f}`).join('\n')}`);
+  }
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -102,6 +108,7 @@ async function hypernet(
   o: FlagValues<(typeof COMMANDS)['hypernet']['flags']>,
 ): Promise<void> {
   if (step === 'eval' && hypernetQueueAsked(o)) return hypernetQueueCli(o); // sharded over workers: no GPU here
+  if (step === 'sample' && hypernetQueueAsked(o)) return hypernetQueueCli(o, 'sample'); // the same, sampling
   const opts: HypernetOptions = {
     run: o.run,
     preset: o.preset,

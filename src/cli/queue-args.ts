@@ -1,19 +1,19 @@
 // The command-line tables of the job queue's commands (`weightgen zoo`, `weightgen worker`), declared as
 // args.ts declares the others and spread into its COMMANDS, and the queue flags of `weightgen hypernet eval`
-// (HYPERNET_QUEUE_FLAGS, spread into hypernet's flags). Not here: what they do (queue.ts, worker.ts,
+// and `hypernet sample` (HYPERNET_QUEUE_FLAGS, spread into hypernet's flags). Not here: what they do (queue.ts, worker.ts,
 // hypernet-queue.ts).
 
 import { ZOO_TRAINING } from '../models/zoo.js';
 import { defineCommand, type FlagSpec } from './parser.js';
 
-const EVAL: readonly string[] = ['eval'];
+const EVAL: readonly string[] = ['eval', 'sample']; // the steps the queue flags go with
 
-/** `weightgen hypernet eval --shards N --queue URL --root DIR`: the eval sharded over workers. */
+/** `weightgen hypernet eval|sample --shards N --queue URL --root DIR`: the eval or sample sharded over workers. */
 export const HYPERNET_QUEUE_FLAGS = {
   shards: {
     type: 'int',
     min: 1,
-    help: 'split the eval into N jobs on --queue for `weightgen worker`s (each: a range of networks)',
+    help: 'split the eval or sample into N jobs on --queue for `weightgen worker`s (each: a range of networks)',
     steps: EVAL,
   },
   queue: {
@@ -31,12 +31,12 @@ export const HYPERNET_QUEUE_FLAGS = {
   detach: { type: 'boolean', help: 'with --shards: enqueue and exit, without waiting to merge', steps: EVAL },
   merge: {
     type: 'boolean',
-    help: "with --shards: merge the finished shards into eval's files (no queue needed)",
+    help: "with --shards: merge the finished shards into eval's or sample's files (no queue needed)",
     steps: EVAL,
   },
   status: {
     type: 'boolean',
-    help: "print the run folder's eval jobs in the queue (shards done, networks per second)",
+    help: "print the run folder's eval or sample jobs in the queue (shards done, networks per second)",
     steps: EVAL,
   },
 } as const satisfies Record<string, FlagSpec>;
@@ -87,7 +87,7 @@ export const QUEUE_COMMANDS = {
   }),
   worker: defineCommand({
     summary:
-      "run the zoo and hypernetwork-eval shards a Redis job queue hands out, one at a time, on this machine's adapter",
+      "run the zoo and hypernetwork eval and sample shards a Redis job queue hands out, one at a time, on this machine's adapter",
     flags: {
       queue: {
         type: 'string',

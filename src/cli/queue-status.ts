@@ -1,6 +1,6 @@
-// `--status` of a sharded job (`weightgen zoo --status`, `weightgen hypernet eval --status`): the run folder's
-// jobs of one kind in the queue, grouped by plan, with their shards per state, the networks done and per
-// second, and the running and failed shards. Needs only the queue, not the shared volume. Not here: the
+// `--status` of a sharded job (`weightgen zoo --status`, `weightgen hypernet eval|sample --status`): the run
+// folder's jobs of one kind in the queue, grouped by plan, with their shards per state, the networks done and
+// per second, and the running and failed shards. Needs only the queue, not the shared volume. Not here: the
 // queue's other machinery (queue.ts).
 
 import type { Queue } from 'bullmq';

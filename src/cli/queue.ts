@@ -9,8 +9,8 @@
 //   weightgen zoo --status --queue URL                the run folder's jobs: shards done, networks/second
 //
 // The queue machinery here (connecting, enqueuing what is not done, following the shards, --status) serves
-// every kind of shard job through a ShardKind; `weightgen hypernet eval --shards` (hypernet-queue.ts) uses it
-// too. Not here: --status's report (queue-status.ts), the worker (worker.ts), the jobs' schema
+// every kind of shard job through a ShardKind; `weightgen hypernet eval|sample --shards` (hypernet-queue.ts)
+// uses it too. Not here: --status's report (queue-status.ts), the worker (worker.ts), the jobs' schema
 // (io/queue-jobs.ts), the shard files (io/zoo-shards.ts).
 
 import { existsSync } from 'node:fs';

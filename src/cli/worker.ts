@@ -1,8 +1,9 @@
 // `weightgen worker --queue URL [--root DIR]`: takes shard jobs from the job queue (BullMQ on Redis), one
 // at a time, and writes each shard's file into the run folder under --root (the shared volume): a zoo shard
-// (trained as one population per set on this process's adapter) or a hypernetwork eval shard (networks
-// generated from a run's trained hypernetwork and run on the test images, hypernet-worker.ts). The producers
-// (cli/queue.ts, cli/hypernet-queue.ts) merge the shards.
+// (trained as one population per set on this process's adapter), a hypernetwork eval shard (networks
+// generated from a run's trained hypernetwork and run on the test images) or a hypernetwork sample shard
+// (those networks' weights; both in hypernet-worker.ts). The producers (cli/queue.ts, cli/hypernet-queue.ts)
+// merge the shards.
 //
 // Each job is checked against its kind's schema (io/queue-jobs.ts) before anything is done: a malformed or
 // hostile job is refused (failed at once, never retried) with a message saying why, and the worker goes on
@@ -11,8 +12,9 @@
 // --stalled-seconds); whoever runs it again writes the same bytes. SIGTERM or SIGINT: the worker finishes
 // the job in hand and stops (a second signal stops it at once).
 //
-// A worker never touches the run folder's own files (manifest.json, zoo.safetensors, eval.json, their
-// temporary files): only its shards, under zoo-shards/ or eval-shards/.
+// A worker never touches the run folder's own files (manifest.json, zoo.safetensors, eval.json,
+// samples.safetensors, their temporary files): only its shards, under zoo-shards/, eval-shards/ or
+// sample-shards/.
 
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -23,6 +25,7 @@ import { parseQueueUrl, QUEUE_NAME, redactUrl, requireRedisClient } from '../io/
 import {
   describeShard,
   HYPERNET_EVAL_SHARD,
+  HYPERNET_SAMPLE_SHARD,
   JOB_KINDS,
   JobRefused,
   resolveRunFolder,
@@ -34,7 +37,7 @@ import {
 import { readShard, type ShardPart, writeShard } from '../io/zoo-shards.js';
 import { trainZoo, ZOO_SETS } from '../models/zoo.js';
 import { VERSION } from '../version.js';
-import { type EvalContext, runEvalShardJob, warmUpEval } from './hypernet-worker.js';
+import { type EvalContext, runEvalShardJob, runSampleShardJob, warmUpEval } from './hypernet-worker.js';
 import { type FlagValues, UsageError } from './parser.js';
 import type { QUEUE_COMMANDS } from './queue-args.js';
 
@@ -152,6 +155,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   log(`kernels ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const run = (job: Job) => {
     if (job.name === HYPERNET_EVAL_SHARD) return runEvalShardJob(job, evalCtx);
+    if (job.name === HYPERNET_SAMPLE_SHARD) return runSampleShardJob(job, evalCtx);
     return runShardJob(job, ctx); // refuses every other kind but zoo-shard
   };
   const worker = new bullmq.Worker(QUEUE_NAME, run, {
@@ -165,7 +169,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   });
   listen(worker);
   log(
-    `worker ${name} (weightgen ${VERSION}) takes ${ZOO_SHARD} jobs and ${HYPERNET_EVAL_SHARD} jobs from ${redactUrl(o.queue)} ` +
+    `worker ${name} (weightgen ${VERSION}) takes ${ZOO_SHARD} jobs, ${HYPERNET_EVAL_SHARD} jobs and ` +
+      `${HYPERNET_SAMPLE_SHARD} jobs from ${redactUrl(o.queue)} ` +
       `(queue '${QUEUE_NAME}'); run folders under ${root}`,
   );
   await worker.run();

@@ -2,7 +2,8 @@
 // --queue URL`, `weightgen worker`): what a zoo shard job and a hypernetwork eval shard job may say, checked
 // field by field before a worker acts on them; the producers' plans of shards; the jobs' ids; and the folders
 // their files go to. Pure: no Redis, no BullMQ (cli/queue.ts, cli/hypernet-queue.ts), no training
-// (models/zoo.ts), no shard files (zoo-shards.ts, hypernet-shards.ts).
+// (models/zoo.ts), no shard files (zoo-shards.ts, hypernet-shards.ts). The hypernetwork's sample shard jobs
+// are checked with these fields in hypernet-sample-jobs.ts.
 //
 // A queue is a door into every worker. A job is plain JSON data: a run folder named relative to the
 // worker's --root, zoo set names or a hypernetwork's settings, a model range and the training settings; never
@@ -16,10 +17,11 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { HYPERNET_PRESETS } from '../models/hypernet-train.js';
 import { modelSeed, ZOO_SETS } from '../models/zoo.js';
 
-/** The BullMQ job names: a zoo shard, a hypernetwork eval shard (the only kinds a worker runs). */
+/** The BullMQ job names: a zoo shard, a hypernetwork eval or sample shard (the only kinds a worker runs). */
 export const ZOO_SHARD = 'zoo-shard';
 export const HYPERNET_EVAL_SHARD = 'hypernet-eval-shard';
-export const JOB_KINDS: readonly string[] = [ZOO_SHARD, HYPERNET_EVAL_SHARD];
+export const HYPERNET_SAMPLE_SHARD = 'hypernet-sample-shard'; // its schema: hypernet-sample-jobs.ts
+export const JOB_KINDS: readonly string[] = [ZOO_SHARD, HYPERNET_EVAL_SHARD, HYPERNET_SAMPLE_SHARD];
 
 /** A job a worker will not run: the message says which field was wrong and what is allowed. */
 export class JobRefused extends Error {
@@ -48,9 +50,9 @@ const RUN_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/; // one folder name: no '.',
 export const RUN_RULE =
   "a relative path of folder names made of letters, digits, '.', '_' and '-' (no leading '/', no '.' or '..', at most 200 characters)";
 
-type Check = (v: unknown) => string | null; // null: fine; else what is wrong
+export type Check = (v: unknown) => string | null; // null: fine; else what is wrong
 
-const int =
+export const int =
   (min: number, max: number): Check =>
   (v) =>
     typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
@@ -107,7 +109,7 @@ export function runPathProblem(run: string): string | null {
  * `data` as a job of `kind` with exactly `fields`, each value of its type and range, in the canonical order
  * of `fields` (a fresh object: nothing of the input's is kept). Throws JobRefused otherwise.
  */
-function checkFields<T>(kind: string, fields: Record<string, Check>, data: unknown): T {
+export function checkFields<T>(kind: string, fields: Record<string, Check>, data: unknown): T {
   if (
     typeof data !== 'object' ||
     data === null ||
@@ -264,7 +266,7 @@ const TEST_IMAGES = 10_000; // MNIST's test set
 
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'expected true or false');
 
-const EVAL_FIELDS: Record<keyof HypernetEvalShardJob, Check> = {
+export const EVAL_FIELDS: Record<keyof HypernetEvalShardJob, Check> = {
   version: FIELDS.version,
   run: FIELDS.run,
   preset: (v) =>
