@@ -66,6 +66,17 @@ describe('hypernetwork run folder', () => {
     for (const f of ['eval.json', 'accuracy.svg', 'accuracy.png']) expect(existsSync(join(base.run, f)), f).toBe(true);
   });
 
+  it('sample and eval check only their own files: another sample count does not block eval', async () => {
+    const run = join(root, 'five');
+    cpSync(base.run, run, { recursive: true });
+    await hypernetSample({ ...base, run, samples: 5, restart: 'sample' });
+    expect(readSafetensors(join(run, 'samples.safetensors')).tensors['net4.fc2.weight']!.shape).toEqual([10, 8]);
+    const r = await hypernetEval({ ...base, run }); // samples: 3 here, 5 in the folder
+    expect(r.accuracy.all).toHaveLength(4);
+    // but the step's own file still refuses other settings
+    await expect(hypernetSample({ ...base, run })).rejects.toThrow(/samples: 5 in the file, 3 now/);
+  });
+
   it('sample or eval without a finished checkpoint, or with a wrong one, is a clear error', async () => {
     const empty = { ...base, run: join(root, 'empty') };
     await expect(hypernetSample(empty)).rejects.toThrow(

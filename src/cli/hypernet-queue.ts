@@ -262,7 +262,7 @@ function openSharded<J>(q: HypernetQueueOptions & { shards: number }, s: Sharded
   if (!existsSync(dir)) throw new Error(`${dir}: no such run folder: train the hypernetwork there first`);
   prepareRunFolder(dir);
   if (o.restart === 'train' || o.restart === s.step) rmSync(join(dir, s.folder), { recursive: true, force: true });
-  const manifest = openRun(o);
+  const manifest = openRun(o, [s.step]);
   try {
     return { dir, o, manifest, jobs: s.plan(o, q.run, q.shards) };
   } catch (e) {

@@ -94,8 +94,12 @@ export function settingsOf(o: HypernetOptions): Record<'train' | 'sample' | 'eva
   };
 }
 
-/** Opens the run folder: --restart, then every existing file's settings checked against these. */
-export function openRun(o: HypernetOptions): RunManifest {
+/**
+ * Opens the run folder: --restart, then the settings of the files the steps in `runs` make (and of the
+ * training, which every step reads) checked against these. Sampling and evaluating are independent of each
+ * other: `eval` after `sample --samples 70` does not compare sample counts.
+ */
+export function openRun(o: HypernetOptions, runs: readonly HypernetStep[] = ['train', 'sample', 'eval']): RunManifest {
   mkdirSync(o.run, { recursive: true });
   const manifest = RunManifest.open(o.run);
   const steps = Object.keys(STEP_FILES) as HypernetStep[];
@@ -110,7 +114,9 @@ export function openRun(o: HypernetOptions): RunManifest {
     }
   }
   const settings = settingsOf(o);
-  for (const s of steps) manifest.check(STEP_FILES[s][0]!, settings[s], `--restart ${s}`);
+  for (const s of steps.filter((s) => s === 'train' || runs.includes(s))) {
+    manifest.check(STEP_FILES[s][0]!, settings[s], `--restart ${s}`);
+  }
   return manifest;
 }
 
@@ -118,7 +124,7 @@ function data(o: HypernetOptions): MnistSplit {
   return loadMnist(o.data);
 }
 
-export async function hypernetTrain(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
+export async function hypernetTrain(o: HypernetOptions, manifest = openRun(o, ['train'])): Promise<void> {
   const p = hypernetPreset(o);
   const settings = settingsOf(o).train;
   const ckptPath = join(o.run, CKPT);
@@ -213,7 +219,7 @@ export function freshNoise(o: HypernetOptions, n: number, purpose: number) {
   return networkNoise(o.seed, purpose, 0, n); // purpose: SAMPLE_NOISE or EVAL_NOISE (hypernet-blocks.ts)
 }
 
-export async function hypernetSample(o: HypernetOptions, manifest = openRun(o)): Promise<void> {
+export async function hypernetSample(o: HypernetOptions, manifest = openRun(o, ['sample'])): Promise<void> {
   const path = join(o.run, SAMPLES);
   if (existsSync(path)) {
     assertFinite(readSafetensors(path), path);
@@ -249,7 +255,7 @@ export function evalImages(o: HypernetOptions): MnistPart {
   return slicePart(split.test, Math.min(o.evalImages, split.test.y.length));
 }
 
-export async function hypernetEval(o: HypernetOptions, manifest = openRun(o)): Promise<EvalResult> {
+export async function hypernetEval(o: HypernetOptions, manifest = openRun(o, ['eval'])): Promise<EvalResult> {
   const net = loadTrained(o);
   const test = evalImages(o);
   const G = o.evalNetworks;
@@ -298,7 +304,7 @@ export async function writeEval(
 }
 
 export async function hypernetAll(o: HypernetOptions): Promise<void> {
-  const manifest = openRun(o);
+  const manifest = openRun(o, ['train', 'eval']);
   await hypernetTrain(o, manifest);
   await hypernetEval(o, manifest);
 }
