@@ -12,11 +12,6 @@ const root = new URL('..', import.meta.url).pathname;
 /** file or file:function -> why it may be longer. */
 const EXCEPTIONS = {
   'src/gpu/shaders.gen.ts': 'generated from shaders/*.wgsl',
-  // The implicit-GEMM conv kernels (forward, input and weight gradients, bias sum) and their dispatch plans
-  // are new; splitting them by meaning (kernels per gradient) is the next step.
-  'src/ops/conv.ts': 'conv rewrite, to be split by gradient',
-  'shaders/conv2d.wgsl': 'conv rewrite, to be split by gradient',
-  'shaders/conv2d.wgsl:conv_weight_grad': 'conv rewrite, to be split by gradient',
 };
 
 function files(dir, ext) {

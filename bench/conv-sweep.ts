@@ -15,11 +15,12 @@
 //   --shipped-only, --no-shipped, --no-matmul, --no-check
 //   --check-shipped                  check the shipped op too, under several kernel settings
 //   --tunings 128:256,64:512         the shipped op under these settings (pixelsPerThread:dwGroups)
-//   --alt a.wgsl,b.wgsl              the shipped op with shaders/conv2d.wgsl replaced (A/B of an edit)
+//   --alt a/conv2d-forward.wgsl,...  the shipped op with that module replaced (A/B of an edit)
 //   --orig old.wgsl                  the kernels this work replaced (git show <commit>:shaders/conv2d.wgsl)
 //   --detail                         per-kernel GPU time of each row (timestamp queries, last round)
 
 import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { gpu, initGpu } from '../src/gpu/index.js';
 import {
   type ConvGeometry,
@@ -333,19 +334,24 @@ async function main() {
     keep.push(A, B);
     entries.push({ name: 'matmul 1024^3 (shipped)', flops: 2 * 1024 ** 3, run: () => [matmul(A, B)] });
   }
-  // --alt a.wgsl,b.wgsl: the shipped op with shaders/conv2d.wgsl replaced by these (A/B of edits)
+  // --alt a/conv2d-forward.wgsl,b/conv2d-forward.v2.wgsl: the shipped op with one of its modules replaced by
+  // each file (the module its name names, up to the first dot; behind shaders/prelude.wgsl), A/B of edits
   const alts = (value('--alt') ?? '').split(',').filter(Boolean);
+  const replaced = alts.map((f) => basename(f).split('.')[0]!);
   const real = gpu().dispatch.bind(gpu());
   let swap: string | null = null;
-  gpu().dispatch = (spec, buffers, u, groups, name) =>
-    real(spec.shader === 'conv2d' && swap ? { ...spec, shader: swap } : spec, buffers, u, groups, name);
-  for (const [i, file] of alts.entries()) gpu().kernels.register(`conv2d_alt${i}`, readFileSync(file, 'utf8'));
+  gpu().dispatch = (spec, buffers, u, groups, name) => {
+    const i = swap === null ? -1 : alts.indexOf(swap);
+    const alt = i >= 0 && spec.shader === replaced[i] ? { ...spec, shader: `conv_alt${i}` } : spec;
+    return real(alt, buffers, u, groups, name);
+  };
+  const prelude = readFileSync(join(process.cwd(), 'shaders/prelude.wgsl'), 'utf8'); // run from the repository
+  for (const [i, file] of alts.entries()) {
+    gpu().kernels.register(`conv_alt${i}`, prelude + readFileSync(file, 'utf8'));
+  }
   // --tunings 128:256,64:512: the shipped op under these settings (pixelsPerThread:dwGroups) as well
   const tunings = (value('--tunings') ?? '').split(',').filter(Boolean);
-  const versions: [string, string | null][] = [
-    ['shipped', null],
-    ...alts.map((f, i): [string, string] => [f, `conv2d_alt${i}`]),
-  ];
+  const versions: [string, string | null][] = [['shipped', null], ...alts.map((f): [string, string] => [f, f])];
   for (const t of tunings) versions.push([`tuning ${t}`, `tuning ${t}`]);
   const within = (v: string | null, f: () => Tensor[]) => () => {
     const tuning = v?.startsWith('tuning ') ? v.slice(7).split(':').map(Number) : null;

@@ -3,8 +3,8 @@
 // on SwiftShader, bench/matmul-variants.ts), over an input padded once so that the inner loops do no
 // bounds checks. Each variant is checked against the float64 CPU references of src/ops/conv.ts before it
 // is timed. Nothing here is used by the library: the winners were promoted by hand into
-// shaders/conv2d.wgsl (conv_forward16 = `fwdf 16x16 u1`, conv_forward32 = `fwdf 8x32 u1`, both with
-// tiles one after the other; conv_weight_grad = `dwrf 32x16 u1`).
+// shaders/conv2d-forward.wgsl (conv_forward16 = `fwdf 16x16 u1`, conv_forward32 = `fwdf 8x32 u1`, both with
+// tiles one after the other) and shaders/conv2d-weight-grad.wgsl (conv_weight_grad = `dwrf 32x16 u1`).
 //
 // On SwiftShader four consecutive invocations run as one SIMD vector, and a load from storage is one
 // instruction when the four lanes read the same word (a broadcast) or four consecutive words (a vector
