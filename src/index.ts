@@ -76,6 +76,7 @@ export {
 } from './ops/elementwise.js';
 export { crossEntropy, mse, type Reduction } from './ops/loss.js';
 export { ACTIVATIONS, type Activation, linear, type MatmulKernel, matmul, useMatmulKernel } from './ops/matmul.js';
+export { fusedLinear, type LinearGrads, linearBackward } from './ops/linear.js';
 export {
   argmax,
   max,
@@ -131,6 +132,8 @@ export {
 // ---- data: parsers of bytes and fixed splits (no file access) -----------------------------------------
 export * from './data/iris.js';
 export * from './data/mnist.js';
+export * from './data/csv.js'; // (reading a CSV file: src/io/csv-file.ts, Node only)
+export * from './data/split.js';
 
 // ---- io that works on bytes ---------------------------------------------------------------------------
 export * from './io/safetensors.js';
@@ -152,6 +155,7 @@ export * from './models/train.js';
 export * from './models/fit.js';
 export * from './models/iris-mlp.js';
 export * from './models/zoo.js';
+export * from './models/task.js';
 // weight-vae.ts's reparameterize(mu, logvar, rng) draws its own noise; the op of the same name
 // (ops/gaussian.ts, above) takes the noise as a tensor.
 export {

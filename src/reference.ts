@@ -20,6 +20,7 @@ export { cpuFgsmPerturb } from './ops/fgsm.js';
 export { cpuKlNormal, cpuReparameterize } from './ops/gaussian.js';
 export { cpuCrossEntropy, cpuMse } from './ops/loss.js';
 export { cpuMatmul } from './ops/matmul.js';
+export { cpuLinearBackward } from './ops/linear.js';
 export { cpuAvgPool2d, cpuAvgPool2dBackward, cpuMaxPool2d, cpuMaxPool2dBackward } from './ops/pool.js';
 export { cpuReduce } from './ops/reduce.js';
 export { cpuPairwiseSpectralNorms, cpuSpectralNorm } from './ops/spectral.js';
