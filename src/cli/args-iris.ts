@@ -3,9 +3,30 @@
 // its commands). Not here: what the commands do (iris-tsne.ts, iris-finetune.ts, tabular.ts).
 
 import { ZOO_TRAINING } from '../models/zoo.js';
-import { defineCommand } from './parser.js';
+import { defineCommand, type FlagSpec } from './parser.js';
 
 const SEED_MAX = Number.MAX_SAFE_INTEGER; // Rng seeds are integers in [0, 2^53)
+
+/** The pipeline's training flags, shared by `iris` (args.ts) and `tabular`. */
+export const PIPELINE_FLAGS = {
+  preset: {
+    type: 'choice',
+    choices: ['default', 'faithful'],
+    default: 'default',
+    help: "the VAEs' settings: ours, or those of the paper's code",
+  },
+  models: {
+    type: 'int',
+    default: 500,
+    min: 2,
+    help: 'networks in each zoo set',
+    why: 'Table 1 reports their spread',
+  },
+  'zoo-epochs': { type: 'int', default: ZOO_TRAINING.epochs, min: 1, help: 'epochs of each zoo network' },
+  samples: { type: 'int', default: 500, min: 1, help: 'networks sampled from each VAE' },
+  'vae-epochs': { type: 'int', min: 1, help: "the VAE's epochs (overrides the preset)" },
+  'evae-epochs': { type: 'int', min: 1, help: "the enhanced VAE's epochs (overrides the preset)" },
+} as const satisfies Record<string, FlagSpec>;
 
 /** `weightgen tabular`: the Iris pipeline on any CSV (main.ts routes it; tabular.ts runs it). */
 export const TABULAR = defineCommand({
@@ -47,23 +68,7 @@ export const TABULAR = defineCommand({
       help: "scale each feature by the training rows' mean and std (no: the CSV's values)",
     },
     run: { type: 'string', default: 'runs/tabular', value: 'DIR', help: 'the run folder' },
-    preset: {
-      type: 'choice',
-      choices: ['default', 'faithful'],
-      default: 'default',
-      help: "the VAEs' settings: ours, or those of the paper's code",
-    },
-    models: {
-      type: 'int',
-      default: 500,
-      min: 2,
-      help: 'networks in each zoo set',
-      why: 'Table 1 reports their spread',
-    },
-    'zoo-epochs': { type: 'int', default: ZOO_TRAINING.epochs, min: 1, help: 'epochs of each zoo network' },
-    samples: { type: 'int', default: 500, min: 1, help: 'networks sampled from each VAE' },
-    'vae-epochs': { type: 'int', min: 1, help: "the VAE's epochs (overrides the preset)" },
-    'evae-epochs': { type: 'int', min: 1, help: "the enhanced VAE's epochs (overrides the preset)" },
+    ...PIPELINE_FLAGS,
     seed: {
       type: 'int',
       default: 0,

@@ -7,9 +7,8 @@
 // case in main.ts that calls parseCommand(name, argv) and runs it.
 
 import { TOY } from '../models/toy-mixture.js';
-import { ZOO_TRAINING } from '../models/zoo.js';
 import { type CommandSpec, commandHelp, defineCommand, nearest, UsageError } from './parser.js';
-import { IRIS_FINETUNE, IRIS_TSNE, TABULAR } from './args-iris.js';
+import { IRIS_FINETUNE, IRIS_TSNE, PIPELINE_FLAGS, TABULAR } from './args-iris.js';
 import { HYPERNET_QUEUE_FLAGS, QUEUE_COMMANDS } from './queue-args.js';
 
 export {
@@ -57,24 +56,8 @@ export const COMMANDS = {
     steps: { choices: ['zoo', 'vae', 'sample', 'table1', 'all'], default: 'all' },
     flags: {
       run: { type: 'string', default: 'runs/iris', value: 'DIR', help: 'the run folder' },
-      preset: {
-        type: 'choice',
-        choices: ['default', 'faithful'],
-        default: 'default',
-        help: "the VAEs' settings: ours, or those of the paper's code",
-      },
-      models: {
-        type: 'int',
-        default: 500,
-        min: 2,
-        help: 'networks in each zoo set',
-        why: 'Table 1 reports their spread',
-      },
-      'zoo-epochs': { type: 'int', default: ZOO_TRAINING.epochs, min: 1, help: 'epochs of each zoo network' },
-      samples: { type: 'int', default: 500, min: 1, help: 'networks sampled from each VAE' },
-      'vae-epochs': { type: 'int', min: 1, help: "the VAE's epochs (overrides the preset)" },
-      'evae-epochs': { type: 'int', min: 1, help: "the enhanced VAE's epochs (overrides the preset)" },
-      seed: { type: 'int', default: 0, min: 0, max: SEED_MAX, help: 'random seed of every step' },
+      ...PIPELINE_FLAGS,
+      seed: { type: 'int', default: 0, min: 0, max: 2 ** 28 - 1, help: 'random seed of every step' },
       restart: {
         type: 'choice',
         choices: ['zoo', 'vae', 'sample', 'table1'],
@@ -85,6 +68,7 @@ export const COMMANDS = {
     notes: [
       'every step resumes from what DIR holds, after checking (manifest.json) that it was made with the same',
       'settings; it refuses, naming both, when they differ: use another --run or --restart STEP',
+      'all ends with the figures at their defaults; to redraw them at other settings:',
       'fine-tuning from sampled weights, and the memorisation check: weightgen iris finetune --run DIR (--help)',
       'Figure 3 redone (t-SNE of the networks): weightgen iris tsne --run DIR (--help)',
     ],
