@@ -319,9 +319,9 @@ export function hypernetQueueAsked(o: HypernetFlags): boolean {
   return o.shards !== undefined || o.status || o.merge || o.detach || o.queue !== undefined || o.root !== undefined;
 }
 
-/** `weightgen hypernet eval|sample --shards N ...` from its parsed flags (args.ts). */
-export function hypernetQueueCli(o: HypernetFlags, step: Step = 'eval'): Promise<void> {
-  const q: HypernetQueueOptions = {
+/** The hypernetwork commands' options from their parsed flags (args.ts): main.ts's and the queue's. */
+export function hypernetOptions(o: HypernetFlags): HypernetOptions {
+  return {
     run: o.run,
     preset: o.preset,
     seed: o.seed,
@@ -334,6 +334,14 @@ export function hypernetQueueCli(o: HypernetFlags, step: Step = 'eval'): Promise
     evalImages: o.images,
     ensemble: o.ensemble,
     restart: o.restart,
+    out: o.out,
+  };
+}
+
+/** `weightgen hypernet eval|sample --shards N ...` from its parsed flags (args.ts). */
+export function hypernetQueueCli(o: HypernetFlags, step: Step = 'eval'): Promise<void> {
+  const q: HypernetQueueOptions = {
+    ...hypernetOptions(o),
     queue: o.queue,
     shards: o.shards,
     root: o.root,

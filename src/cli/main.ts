@@ -14,16 +14,9 @@ import {
   splitCommand,
   UsageError,
 } from './args.js';
-import {
-  type HypernetOptions,
-  hypernetAll,
-  hypernetEval,
-  hypernetExport,
-  hypernetSample,
-  hypernetTrain,
-} from './hypernet.js';
+import { hypernetAll, hypernetEval, hypernetExport, hypernetSample, hypernetTrain } from './hypernet.js';
 import { hypernetAnalyzeCommand } from './hypernet-analyze.js';
-import { hypernetQueueAsked, hypernetQueueCli } from './hypernet-queue.js';
+import { hypernetOptions, hypernetQueueAsked, hypernetQueueCli } from './hypernet-queue.js';
 import { type IrisOptions, irisAll, irisSample, irisTable1, irisVae, irisZoo } from './iris.js';
 import { irisFigures } from './iris-figures.js';
 import { irisFinetuneCommand } from './iris-finetune.js';
@@ -109,21 +102,7 @@ async function hypernet(
 ): Promise<void> {
   if (step === 'eval' && hypernetQueueAsked(o)) return hypernetQueueCli(o); // sharded over workers: no GPU here
   if (step === 'sample' && hypernetQueueAsked(o)) return hypernetQueueCli(o, 'sample'); // the same, sampling
-  const opts: HypernetOptions = {
-    run: o.run,
-    preset: o.preset,
-    seed: o.seed,
-    faithful: o.faithful,
-    lambda: o.lambda,
-    steps: o.steps,
-    data: o.data,
-    samples: o.samples,
-    evalNetworks: o.networks,
-    evalImages: o.images,
-    ensemble: o.ensemble,
-    restart: o.restart,
-    out: o.out,
-  };
+  const opts = hypernetOptions(o);
   prepareRunFolder(opts.run);
   console.log(await adapterLine());
   console.log(`run folder: ${opts.run} (preset ${opts.preset}${opts.faithful ? ', faithful' : ''})`);
