@@ -9,59 +9,35 @@
 //       matrices but not the function, so without the ordering two copies of one network could be far
 //       apart. A sum of norms of differences is a metric between the canonically ordered networks.
 //
+// Another dataset's networks (src/models/task.ts) are measured the same way on their widths.
+//
 // Not here: the kernel (src/ops/spectral.ts), the embedding (tsne.ts), which networks (src/cli/iris-tsne.ts).
 
 import { pairwiseSpectralNorms } from '../ops/spectral.js';
-import { ARCHS, type Arch, canonicalizeM2, vectorLength } from '../models/zoo.js';
+import { canonicalOrder, type Net, vectorLayers, vectorLength } from '../models/zoo.js';
 import { tensor } from '../tensor/index.js';
 
 /** One layer of every network as a matrix [W | b]: data (G, rows, cols), rows = outputs, cols = inputs + 1. */
-export interface LayerMatrices {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
+export type LayerMatrices = ReturnType<typeof vectorLayers>[number];
 
-/** The layers of G networks of `arch` as [W | b] matrices, from the zoo's vectors (G, P) (zoo.ts's layout). */
-export function layerMatrices(vectors: Float32Array, arch: Arch): LayerMatrices[] {
-  const P = vectorLength(arch);
-  const G = vectors.length / P;
-  if (!Number.isInteger(G)) {
-    throw new Error(`layerMatrices: ${vectors.length} values are not a whole number of ${arch} vectors of ${P}`);
-  }
-  if (arch === 'M1') return [{ rows: ARCHS.M1[1], cols: ARCHS.M1[0] + 1, data: vectors.slice() }]; // [W | b] already
-  const widths = ARCHS[arch];
-  const out: LayerMatrices[] = [];
-  let at = 0;
-  for (let l = 1; l < widths.length; l++) {
-    const [i, o] = [widths[l - 1]!, widths[l]!];
-    const data = new Float32Array(G * o * (i + 1));
-    for (let g = 0; g < G; g++) {
-      const v = g * P + at; // W (o, i) row-major, then b (o)
-      for (let r = 0; r < o; r++) {
-        for (let c = 0; c < i; c++) data[(g * o + r) * (i + 1) + c] = vectors[v + r * i + c]!;
-        data[(g * o + r) * (i + 1) + i] = vectors[v + o * i + r]!;
-      }
-    }
-    out.push({ rows: o, cols: i + 1, data });
-    at += o * (i + 1);
-  }
-  return out;
+/** The layers of G networks of `net` as [W | b] matrices, from the zoo's vectors (G, P) (zoo.ts's layout). */
+export function layerMatrices(vectors: Float32Array, net: Net): LayerMatrices[] {
+  return vectorLayers(net, vectors);
 }
 
 /**
- * The (G, G) matrix of distances between G networks (vectors (G, P) of `arch`): per layer the spectral norm of
- * the difference of [W | b], summed over layers. M2's hidden units are put in canonical order first unless
- * `canonical` is false.
+ * The (G, G) matrix of distances between G networks (vectors (G, P) of `net`: Iris's M1 or M2, or another
+ * dataset's widths): per layer the spectral norm of the difference of [W | b], summed over layers. Hidden
+ * units are put in canonical order first unless `canonical` is false.
  */
 export async function spectralDistances(
   vectors: Float32Array,
-  arch: Arch,
+  net: Net,
   o: { canonical?: boolean } = {},
 ): Promise<Float32Array> {
-  const ordered = arch === 'M2' && o.canonical !== false ? canonicalizeM2(vectors) : vectors;
-  const layers = layerMatrices(ordered, arch);
-  const G = ordered.length / vectorLength(arch);
+  const ordered = o.canonical !== false ? canonicalOrder(net, vectors) : vectors;
+  const layers = layerMatrices(ordered, net);
+  const G = ordered.length / vectorLength(net);
   const total = new Float32Array(G * G);
   for (const l of layers) {
     const mats = tensor(l.data, [G, l.rows, l.cols]);

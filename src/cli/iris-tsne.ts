@@ -30,8 +30,8 @@ import { writeFigure } from '../io/render.js';
 import { expectTensor, type SafeFile } from '../io/safetensors.js';
 import { irisTask, netTitle, type Task, taskNet } from '../models/task.js';
 import { MinMaxScaler } from '../models/weight-vae.js';
-import { type Arch, canonicalOrder, type Net, vectorLayers, vectorLength } from '../models/zoo.js';
-import { pairwiseDistances, pairwiseSpectralNorms } from '../ops/index.js';
+import { type Arch, type Net, vectorLength } from '../models/zoo.js';
+import { pairwiseDistances } from '../ops/index.js';
 import { tensor } from '../tensor/index.js';
 import { commandHelp, IRIS_TSNE, parseCommand } from './args.js';
 
@@ -215,26 +215,6 @@ async function rowDistances(d: Float32Array, n: number): Promise<Float32Array> {
   return v;
 }
 
-/**
- * The (n, n) spectral-norm distances between networks (vectors (n, P)): src/analysis/spectral.ts for Iris's
- * shapes; for another dataset's, the same distance (per layer the spectral norm of the difference of [W | b],
- * summed over layers, M2's hidden units in canonical order) on its widths.
- */
-export async function networkDistances(vectors: Float32Array, net: Net): Promise<Float32Array> {
-  if (typeof net === 'string') return spectralDistances(vectors, net);
-  const n = vectors.length / vectorLength(net);
-  const total = new Float32Array(n * n);
-  for (const l of vectorLayers(net, canonicalOrder(net, vectors))) {
-    const mats = tensor(l.data, [n, l.rows, l.cols]);
-    const norms = pairwiseSpectralNorms(mats);
-    const d = await norms.data();
-    mats.dispose();
-    norms.dispose();
-    for (let e = 0; e < total.length; e++) total[e] = total[e]! + d[e]!;
-  }
-  return total;
-}
-
 /** Embeds the chosen networks of `arch`'s sets; `paper` applies the paper's code's two choices. */
 async function embed(run: IrisRun, task: Task, arch: Arch, o: IrisTsneOptions, paper = false): Promise<Embedding> {
   const net = taskNet(task, arch);
@@ -255,7 +235,7 @@ async function embed(run: IrisRun, task: Task, arch: Arch, o: IrisTsneOptions, p
     all.set(c.vectors, at);
     at += c.vectors.length;
   }
-  const d = await networkDistances(all, net);
+  const d = await spectralDistances(all, net);
   const input = paper ? await rowDistances(d, n) : d;
   const r = await tsne(input, n, { perplexity: o.perplexity, iterations: o.iterations, seed: o.seed });
   const k = Math.min(TRUST_K, Math.ceil(n / 2) - 1);
