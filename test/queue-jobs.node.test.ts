@@ -2,6 +2,7 @@
 // (zoo-shards.ts, hypernet-shards.ts), without Redis or a GPU: every field of a job of every kind (zoo, eval,
 // sample) is checked and a hostile one refused with a message naming it; a plan's shards tile the zoo or the
 // eval's or sample's networks (whole blocks); shard files round-trip and merge into whole sets.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,7 @@ import {
   shardFileName,
   validateHypernetEvalJob,
   validateZooShardJob,
+  type ZooData,
   type ZooPlan,
   type ZooShardJob,
   zooJobId,
@@ -160,6 +162,59 @@ describe('zoo shard jobs', () => {
       expect(refusal(data)).toMatch(message);
     });
   }
+
+  const data: ZooData = {
+    csv: 'data/wine.csv',
+    sha256: 'ab'.repeat(32),
+    label: 'class',
+    hidden: 5,
+    split: 'stratified',
+    splitSeed: 42,
+    testSize: 0.33,
+    standardise: true,
+  };
+  const csvJob = planZooShards({ ...plan, data }, 2)[1]!;
+  const dataCases: [string, unknown, RegExp][] = [
+    [
+      'an absolute CSV path',
+      { ...data, csv: '/etc/passwd' },
+      /field 'data': field 'csv': "\/etc\/passwd" is not allowed/,
+    ],
+    ['a CSV path that climbs out', { ...data, csv: '../secret.csv' }, /field 'csv': "\.\.\/secret\.csv"/],
+    ['a climb in the middle of the CSV path', { ...data, csv: 'data/../../x.csv' }, /field 'csv'/],
+    ['a hash that is not hex', { ...data, sha256: 'z'.repeat(64) }, /field 'sha256': .* expected a SHA-256 in hex/],
+    ['a short hash', { ...data, sha256: 'ab' }, /field 'sha256'/],
+    ['a hidden width as text', { ...data, hidden: '5' }, /field 'hidden': "5" is not allowed; expected an integer/],
+    ['a standardise as text', { ...data, standardise: 'yes' }, /field 'standardise': "yes"/],
+    ['an unknown split', { ...data, split: 'random' }, /field 'split'/],
+    ['a test size of 1', { ...data, testSize: 1 }, /field 'testSize'/],
+    ['a label with a newline', { ...data, label: 'a\nb' }, /field 'label'/],
+    ['code in the data', { ...data, code: 'process.exit()' }, /unknown field 'code' \(a zoo-shard data job has/],
+    ['a data field missing', (({ sha256: _, ...rest }) => rest)(data), /missing field 'sha256'/],
+    ['data that is not an object', 'data/wine.csv', /field 'data': a zoo-shard data job's data must be a JSON object/],
+  ];
+  for (const [what, d, message] of dataCases) {
+    it(`refuses a CSV's job with ${what}, naming the field`, () => {
+      expect(refusal({ ...csvJob, data: d })).toMatch(message);
+    });
+  }
+
+  it("a CSV's job round-trips with its data; its id depends on the data; an Iris job's id is as before", () => {
+    const back = validateZooShardJob(JSON.parse(JSON.stringify(csvJob)));
+    expect(back).toEqual(csvJob);
+    expect(back.data).not.toBe(csvJob.data); // a fresh copy
+    const other = { ...csvJob, data: { ...data, sha256: 'cd'.repeat(32) } };
+    expect(zooJobId(other)).not.toBe(zooJobId(csvJob));
+    const iris = planZooShards(plan, 2)[1]!;
+    expect(zooJobId(csvJob)).not.toBe(zooJobId(iris));
+    expect(shardFileName(csvJob)).toBe(shardFileName(iris));
+    // an Iris job's id: the hash of its fields in the order they have always had, with no data
+    const order = ['version', 'run', 'sets', 'models', 'first', 'count', 'shard', 'shards', 'epochs', 'batch', 'lr'];
+    const form = Object.fromEntries([...order, 'seed'].map((f) => [f, iris[f as keyof ZooShardJob]]));
+    const hash = createHash('sha256').update(JSON.stringify(form)).digest('hex');
+    expect(zooJobId(iris)).toBe(`zoo-shard-${hash.slice(0, 24)}`);
+    expect('data' in iris).toBe(false);
+  });
 
   it('a message shows a long hostile value cut short', () => {
     const msg = refusal({ ...job, run: `${'x/'.repeat(5000)}y` });

@@ -15,6 +15,7 @@ import {
   readFileSync,
   rmSync,
   unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -174,6 +175,11 @@ describe('a zoo sharded over two workers through Redis', () => {
       [['zoo', '--shards', '2', '--queue', url, '--sets', 'real,evil'], 2, /--sets real,evil: expected distinct names/],
       [['zoo', '--shards', '600', '--queue', url], 2, /600 shards of a zoo of 500 models/],
       [
+        ['zoo', '--shards', '2', '--queue', url, '--csv', '/etc/passwd', '--label', 'x'],
+        2,
+        /--csv \/etc\/passwd: CSV "(\.\.\/)+etc\/passwd": the part "\.\." is not a plain folder name/,
+      ],
+      [
         ['zoo', '--status', '--queue', `redis://:wrong@127.0.0.1:${port}`],
         1,
         /cannot reach the queue at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ within 10 s: WRONGPASS/,
@@ -234,6 +240,54 @@ describe('a zoo sharded over two workers through Redis', () => {
     expect(existsSync(join(work, 'pwned')) || existsSync(join(root, 'pwned'))).toBe(false);
     expect(readdirSync(join(work, 'runs/hostile'))).toEqual([]); // nothing trained, nothing written
   }, 300_000);
+
+  it("a CSV's zoo over the workers is `tabular zoo`'s byte for byte; a job of a changed CSV is refused", async () => {
+    // 60 rows x 3 features x 3 classes: class c around (c, -c, 2c), spread by a fixed pattern
+    const rows = ['f1,f2,f3,kind'];
+    for (let i = 0; i < 60; i++) {
+      const [c, e] = [i % 3, ((i * 37) % 11) / 11 - 0.5];
+      rows.push(`${c + e},${-c + 0.5 * e},${2 * c - e},k${c}`);
+    }
+    mkdirSync(join(work, 'data'));
+    writeFileSync(join(work, 'data/small.csv'), `${rows.join('\n')}\n`);
+    const data = ['--csv', 'data/small.csv', '--label', 'kind', '--hidden', '4', '--split-seed', '7'];
+    const size = ['--models', '6', '--zoo-epochs', '20'];
+    const single = weightgen('tabular', 'tabular', 'zoo', '--run', 'runs/csv-single', ...size, ...data);
+    expect(await single.exit, single.out).toBe(0);
+    const flags = ['--queue', url, '--root', work, '--run', 'runs/csv-sharded', ...size, ...data];
+    const producer = weightgen('csv producer', 'zoo', '--shards', '2', ...flags);
+    expect(await producer.exit, producer.out).toBe(0);
+    expect(producer.out).toMatch(/merged 2 shards into .*runs\/csv-sharded\/zoo\.safetensors/);
+    const a = readFileSync(join(work, 'runs/csv-single/zoo.safetensors'));
+    const b = readFileSync(join(work, 'runs/csv-sharded/zoo.safetensors'));
+    expect(b.equals(a), "the merged zoo differs from `tabular zoo`'s").toBe(true);
+    const manifest = (run: string) => JSON.parse(readFileSync(join(work, run, 'manifest.json'), 'utf8'));
+    const record = manifest('runs/csv-single').files['zoo.safetensors'].settings;
+    expect(record.data.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest('runs/csv-sharded').files['zoo.safetensors'].settings).toEqual(record);
+    // `tabular` carries on from the merged folder: its zoo step finds every set there
+    const again = weightgen('tabular again', 'tabular', 'zoo', '--run', 'runs/csv-sharded', ...size, ...data);
+    expect(await again.exit, again.out).toBe(0);
+    expect(again.out.match(/already in zoo\.safetensors, skipped/g)).toHaveLength(3);
+
+    // a job made for other bytes of the CSV is refused, and nothing is written
+    const done = (await jobsOf('runs/csv-sharded')).completed!.map((j) => j.job);
+    expect(done.map((j) => j.data?.csv)).toEqual(['data/small.csv', 'data/small.csv']);
+    mkdirSync(join(work, 'runs/csv-changed'));
+    const changed = { ...done[0]!, run: 'runs/csv-changed', data: { ...done[0]!.data!, sha256: '0'.repeat(64) } };
+    await queue.add('zoo-shard', changed, { jobId: 'csv-changed', attempts: 3 });
+    for (let t = 0; (await queue.getJobState('csv-changed')) !== 'failed'; t++) {
+      expect(t, 'the job of a changed CSV was not refused within 60 s').toBeLessThan(600);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const j = (await queue.getJob('csv-changed'))!;
+    expect(j.failedReason).toMatch(
+      /^refused: CSV data\/small\.csv has SHA-256 [0-9a-f]{16}\.\.\., not the job's 0{16}/,
+    );
+    expect(j.attemptsMade).toBe(1);
+    for (const w of workers) expect(w.child.exitCode, `${w.name} exited:\n${w.out}`).toBeNull();
+    expect(readdirSync(join(work, 'runs/csv-changed'))).toEqual([]);
+  }, 180_000);
 
   it('one worker killed mid-shard: the merged zoo equals the single-process zoo byte for byte', async () => {
     const t0 = Date.now();

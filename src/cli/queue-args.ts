@@ -4,6 +4,7 @@
 // hypernet-queue.ts).
 
 import { ZOO_TRAINING } from '../models/zoo.js';
+import { TABULAR } from './args-iris.js';
 import { defineCommand, type FlagSpec } from './parser.js';
 
 const EVAL: readonly string[] = ['eval', 'sample']; // the steps the queue flags go with
@@ -43,7 +44,9 @@ export const HYPERNET_QUEUE_FLAGS = {
 
 export const QUEUE_COMMANDS = {
   zoo: defineCommand({
-    summary: 'a zoo of the Iris sets sharded over workers through a Redis job queue (BullMQ), merged when done',
+    summary:
+      "a zoo of the Iris sets (or, with --csv, a CSV's as `tabular zoo`) sharded over workers through a Redis job " +
+      'queue (BullMQ), merged when done',
     flags: {
       shards: { type: 'int', min: 1, help: 'jobs to split the zoo into (each: a range of models of every set)' },
       queue: {
@@ -79,10 +82,18 @@ export const QUEUE_COMMANDS = {
         help: 'merge the finished shards in the run folder into zoo.safetensors (no queue needed)',
       },
       status: { type: 'boolean', help: "print the run folder's jobs in the queue (shards done, networks per second)" },
+      csv: { ...TABULAR.flags.csv, help: "a CSV under --root: its zoo, as `tabular zoo` trains it (Iris's without)" },
+      label: { ...TABULAR.flags.label, help: "with --csv: the label column's header name" },
+      hidden: TABULAR.flags.hidden,
+      'test-size': TABULAR.flags['test-size'],
+      split: TABULAR.flags.split,
+      'split-seed': TABULAR.flags['split-seed'],
+      standardise: TABULAR.flags.standardise,
     },
     notes: [
       'the merged zoo.safetensors is the file `iris zoo` writes with the same --models, --zoo-epochs and --seed,',
-      'byte for byte, so `iris --run DIR` carries on from it; docs/many-machines.md: running it on a cluster',
+      'byte for byte, so `iris --run DIR` carries on from it (with --csv: the file `tabular zoo` writes with the',
+      'same data flags, and `tabular` carries on); docs/many-machines.md: running it on a cluster',
     ],
   }),
   worker: defineCommand({

@@ -1,8 +1,10 @@
-// `weightgen zoo --shards N --queue URL`: a zoo of the Iris sets split into N shard jobs (ranges of models)
+// `weightgen zoo --shards N --queue URL`: a zoo of the Iris sets (or, with --csv FILE --label COLUMN and
+// `tabular`'s data flags, a CSV's, as `weightgen tabular zoo` trains it) split into N shard jobs (ranges of models)
 // on a job queue (BullMQ on Redis) for `weightgen worker`s on any number of machines; the producer follows
 // them and, when every shard's file is in the run folder, merges them into zoo.safetensors: the same bytes
 // `weightgen iris zoo` writes for the same settings (model g's seed depends on g alone, models/zoo.ts), and
-// the same manifest record, so `weightgen iris` carries on from it.
+// the same manifest record, so `weightgen iris` carries on from it (a CSV's: `tabular zoo`'s file and record,
+// and `weightgen tabular` carries on). A CSV's jobs name it relative to --root, with its SHA-256.
 //
 //   weightgen zoo --shards N --queue URL [--detach]   enqueue (again: only what is neither done nor queued)
 //   weightgen zoo --shards N --merge                  merge the shards in the run folder (no queue needed)
@@ -14,7 +16,7 @@
 // (io/queue-jobs.ts), the shard files (io/zoo-shards.ts).
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import { prepareRunFolder, readSafetensors, writeSafetensors } from '../io/files.js';
 import { RunManifest, settingsDiff } from '../io/manifest.js';
@@ -25,22 +27,26 @@ import {
   planZooShards,
   RUN_RULE,
   resolveRunFolder,
+  resolveUnderRoot,
   runPathProblem,
   shardFileName,
   validateZooShardJob,
   ZOO_SHARD,
+  type ZooData,
   type ZooPlan,
   type ZooShardJob,
   zooJobId,
 } from '../io/queue-jobs.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { mergeShards, readShard, ZOO_FILE, zooMetadata, zooSettings } from '../io/zoo-shards.js';
+import type { Task } from '../models/task.js';
 import { ZOO_SETS, ZOO_TRAINING } from '../models/zoo.js';
 import { VERSION } from '../version.js';
 import { type FlagValues, UsageError } from './parser.js';
 import type { QUEUE_COMMANDS } from './queue-args.js';
 import { Progress } from './progress.js';
 import { queueStatus } from './queue-status.js';
+import { loadTabularTask, type TabularData } from './tabular.js';
 import { usableUrl } from './worker.js';
 
 export interface ZooQueueOptions {
@@ -56,6 +62,25 @@ export interface ZooQueueOptions {
   status: boolean;
   detach: boolean;
   pollSeconds?: number; // how often the producer looks at its jobs, 1
+  data?: TabularData; // a CSV's zoo (`tabular`'s data flags); absent: Iris
+}
+
+/** A CSV's zoo: its task, as `tabular` loads it, and its jobs' data (the CSV relative to --root). */
+export function tabularData(o: ZooQueueOptions): { task: Task; data: ZooData } | undefined {
+  const d = o.data;
+  if (!d) return undefined;
+  if (d.csv === undefined) throw new UsageError('zoo: --label and the data flags go with --csv FILE');
+  const csv = relative(resolve(o.root), resolve(d.csv));
+  try {
+    resolveUnderRoot(o.root, csv, 'CSV');
+  } catch (e) {
+    throw new UsageError(`zoo: --csv ${d.csv}: ${(e as Error).message} (workers find it under their --root)`);
+  }
+  const task = loadTabularTask(d);
+  const { sha256 } = task.source as { sha256: string };
+  const [label, hidden, split] = [d.label!, d.hidden, d.split]; // (loadTabularTask refused a missing label)
+  const [splitSeed, testSize, standardise] = [d['split-seed'], d['test-size'], d.standardise === 'yes'];
+  return { task, data: { csv, sha256, label, hidden, split, splitSeed, testSize, standardise } };
 }
 
 export const JOB_OPTIONS = {
@@ -66,7 +91,7 @@ export const JOB_OPTIONS = {
 } as const;
 
 /** The zoo the flags describe; a UsageError for a bad set list or run folder. */
-export function zooPlan(o: ZooQueueOptions): ZooPlan {
+export function zooPlan(o: ZooQueueOptions, data?: ZooData): ZooPlan {
   const problem = runPathProblem(o.run);
   if (problem) {
     throw new UsageError(`zoo: --run ${o.run}: ${problem}; expected ${RUN_RULE} (workers find it under their --root)`);
@@ -79,7 +104,8 @@ export function zooPlan(o: ZooQueueOptions): ZooPlan {
   }
   const sets = all.filter((n) => names.includes(n));
   const { batch, lr } = ZOO_TRAINING;
-  return { version: VERSION, run: o.run, sets, models: o.models, epochs: o.epochs, batch, lr, seed: o.seed };
+  const plan = { version: VERSION, run: o.run, sets, models: o.models, epochs: o.epochs, batch, lr, seed: o.seed };
+  return data ? { ...plan, data } : plan;
 }
 
 function runFolder(o: ZooQueueOptions): string {
@@ -94,11 +120,13 @@ function runFolder(o: ZooQueueOptions): string {
  * The existing zoo.safetensors's tensors when it was made with this zoo's settings (or null when there is
  * none); throws, naming both settings, when it was made with others.
  */
-function existingZoo(dir: string, plan: ZooPlan): Record<string, SafeTensor> | null {
+function existingZoo(dir: string, plan: ZooPlan, task?: Task): Record<string, SafeTensor> | null {
   const path = join(dir, ZOO_FILE);
   if (!existsSync(path)) return null;
   const entry = RunManifest.open(dir).entry(ZOO_FILE);
-  const diff = entry ? settingsDiff(entry.settings, zooSettings(plan)) : ['no record of its settings in manifest.json'];
+  const diff = entry
+    ? settingsDiff(entry.settings, zooSettings(plan, task))
+    : ['no record of its settings in manifest.json'];
   if (diff.length) {
     throw new Error(
       `${path} was made with other settings (${diff.join('; ')}); refusing to overwrite it: use another --run ` +
@@ -252,12 +280,12 @@ export async function follow<J>(
   }
 }
 
-/** Merges the plan's shards into zoo.safetensors and records it in the manifest. */
-export function mergeZoo(dir: string, plan: ZooPlan, jobs: ZooShardJob[]): void {
-  const existing = existingZoo(dir, plan) ?? {};
+/** Merges the plan's shards into zoo.safetensors and records it in the manifest (a CSV's: as `tabular zoo`). */
+export function mergeZoo(dir: string, plan: ZooPlan, jobs: ZooShardJob[], task?: Task): void {
+  const existing = existingZoo(dir, plan, task) ?? {};
   const tensors = mergeShards(dir, jobs, existing);
-  writeSafetensors(join(dir, ZOO_FILE), tensors, zooMetadata(plan));
-  RunManifest.open(dir).record(ZOO_FILE, zooSettings(plan));
+  writeSafetensors(join(dir, ZOO_FILE), tensors, zooMetadata(plan, task));
+  RunManifest.open(dir).record(ZOO_FILE, zooSettings(plan, task));
   for (const name of plan.sets) {
     const acc = tensors[`${name}.test_accuracy`]!.data as Float32Array;
     const mean = acc.reduce((s, a) => s + a, 0) / acc.length;
@@ -280,7 +308,8 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
     return;
   }
   if (o.shards === undefined) throw new UsageError('zoo needs --shards N (the number of jobs to split the zoo into)');
-  const plan = zooPlan(o);
+  const tabular = tabularData(o); // the CSV read and hashed before anything is written
+  const plan = zooPlan(o, tabular?.data);
   let jobs: ZooShardJob[];
   try {
     jobs = planZooShards(plan, o.shards);
@@ -289,10 +318,10 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
     throw e;
   }
   const dir = runFolder(o);
-  if (o.merge) return mergeZoo(dir, plan, jobs);
+  if (o.merge) return mergeZoo(dir, plan, jobs, tabular?.task);
   if (!o.queue) throw new UsageError('zoo needs --queue URL (redis://host:port), or --merge to merge finished shards');
   prepareRunFolder(dir);
-  const had = existingZoo(dir, plan);
+  const had = existingZoo(dir, plan, tabular?.task);
   if (had && plan.sets.every((s) => had[`${s}.weights`])) {
     console.log(`${join(dir, ZOO_FILE)} already holds ${plan.sets.join(', ')} with these settings: nothing to do`);
     return;
@@ -311,7 +340,7 @@ export async function zooCommand(o: ZooQueueOptions): Promise<void> {
   } finally {
     await queue.close();
   }
-  mergeZoo(dir, plan, jobs);
+  mergeZoo(dir, plan, jobs, tabular?.task);
 }
 
 /** The run folder's zoo jobs in the queue (queueStatus). */
@@ -333,5 +362,6 @@ export function zooCli(o: FlagValues<(typeof QUEUE_COMMANDS)['zoo']['flags']>): 
     merge: o.merge,
     status: o.status,
     detach: o.detach,
+    data: o.csv === undefined && o.label === undefined ? undefined : o,
   });
 }

@@ -30,6 +30,11 @@ import { FINETUNE_FILES, type FinetuneReport, irisFinetune } from './iris-finetu
 import { type Embedding, irisTsne } from './iris-tsne.js';
 
 type TabularValues = FlagValues<(typeof COMMANDS)['tabular']['flags']>;
+/** The flags that choose the data (loadTabularTask's; `weightgen zoo --csv` and its workers pass these). */
+export type TabularData = Pick<
+  TabularValues,
+  'csv' | 'label' | 'hidden' | 'test-size' | 'split' | 'split-seed' | 'standardise'
+>;
 export type TabularStep = 'zoo' | 'vae' | 'sample' | 'table1' | 'tsne' | 'finetune' | 'all';
 
 export interface TabularResult {
@@ -40,7 +45,7 @@ export interface TabularResult {
 }
 
 /** The flags that choose the data, as a command line repeats them (non-default ones only, but --csv and --label). */
-function dataFlags(v: TabularValues, csv: string, label: string): string {
+function dataFlags(v: TabularData, csv: string, label: string): string {
   const spec = COMMANDS.tabular.flags;
   const flags = [`--csv ${csv}`, `--label ${label}`];
   for (const f of ['hidden', 'test-size', 'split', 'split-seed', 'standardise'] as const) {
@@ -53,7 +58,7 @@ function dataFlags(v: TabularValues, csv: string, label: string): string {
  * The task of the command line's data: the CSV read, split and (unless --standardise no) standardised. Throws
  * the data layer's error, naming the file, line and column, on a bad CSV; nothing is written.
  */
-export function loadTabularTask(v: TabularValues): Task {
+export function loadTabularTask(v: TabularData): Task {
   if (v.csv === undefined) throw new UsageError('tabular: --csv FILE is required (a CSV with a header line)');
   if (v.label === undefined) throw new UsageError("tabular: --label COLUMN is required (the class column's name)");
   const [csv, label] = [v.csv, v.label];

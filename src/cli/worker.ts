@@ -1,6 +1,7 @@
 // `weightgen worker --queue URL [--root DIR]`: takes shard jobs from the job queue (BullMQ on Redis), one
 // at a time, and writes each shard's file into the run folder under --root (the shared volume): a zoo shard
-// (trained as one population per set on this process's adapter), a hypernetwork eval shard (networks
+// (trained as one population per set on this process's adapter; a CSV's zoo on the task `weightgen tabular`
+// makes of the CSV under --root, refused when the file's SHA-256 is not the job's), a hypernetwork eval shard (networks
 // generated from a run's trained hypernetwork and run on the test images) or a hypernetwork sample shard
 // (those networks' weights; both in hypernet-worker.ts). The producers (cli/queue.ts, cli/hypernet-queue.ts)
 // merge the shards.
@@ -16,7 +17,8 @@
 // samples.safetensors, their temporary files): only its shards, under zoo-shards/, eval-shards/ or
 // sample-shards/.
 
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { relative, resolve } from 'node:path';
 import type { Job, Worker } from 'bullmq';
@@ -29,17 +31,21 @@ import {
   JOB_KINDS,
   JobRefused,
   resolveRunFolder,
+  resolveUnderRoot,
   shardFileName,
   validateZooShardJob,
   ZOO_SHARD,
+  type ZooData,
   type ZooShardJob,
 } from '../io/queue-jobs.js';
 import { readShard, type ShardPart, writeShard } from '../io/zoo-shards.js';
-import { trainZoo, ZOO_SETS } from '../models/zoo.js';
+import { type TaskSplit, taskZooSets } from '../models/task.js';
+import { trainZoo, ZOO_SETS, type ZooSet } from '../models/zoo.js';
 import { VERSION } from '../version.js';
 import { type EvalContext, runEvalShardJob, runSampleShardJob, warmUpEval } from './hypernet-worker.js';
 import { type FlagValues, UsageError } from './parser.js';
 import type { QUEUE_COMMANDS } from './queue-args.js';
+import { loadTabularTask } from './tabular.js';
 
 export interface WorkerOptions {
   queue: string; // the Redis URL
@@ -96,9 +102,41 @@ function checkJob(job: Job, ctx: Context): { spec: ZooShardJob; dir: string } {
   return { spec, dir };
 }
 
+/**
+ * The rows and zoo sets of a CSV's job, as `weightgen tabular` makes them of the CSV under --root, after
+ * checking that the file is the one the job was made for (its SHA-256): a refusal when it is not.
+ */
+function tabularTask(data: ZooData, ctx: Context): { split: TaskSplit; sets: readonly ZooSet[] } {
+  let path: string;
+  try {
+    path = resolveUnderRoot(ctx.root, data.csv, 'CSV');
+  } catch (e) {
+    if (e instanceof JobRefused) throw ctx.refuse(e.message);
+    throw e;
+  }
+  if (!existsSync(path)) {
+    throw new Error(`CSV ${path} is not on this worker (${hostname()}): mount the shared volume at --root ${ctx.root}`);
+  }
+  const changed = (sha: unknown) =>
+    ctx.refuse(
+      `CSV ${data.csv} has SHA-256 ${String(sha).slice(0, 16)}..., not the job's ${data.sha256.slice(0, 16)}...: ` +
+        'the file changed after the zoo was enqueued; enqueue it again from the file as it is now',
+    );
+  const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+  if (sha !== data.sha256) throw changed(sha);
+  const { label, hidden, split, splitSeed, testSize, standardise } = data;
+  const task = loadTabularTask({
+    ...{ csv: path, label, hidden, split, 'split-seed': splitSeed, 'test-size': testSize },
+    standardise: standardise ? 'yes' : 'no',
+  });
+  if (task.source?.sha256 !== data.sha256) throw changed(task.source?.sha256); // changed while being read
+  return { split: task.split, sets: taskZooSets(task) };
+}
+
 /** Runs one job: checks it, trains its shard (unless its file is already there) and writes the file. */
 export async function runShardJob(job: Job, ctx: Context): Promise<ShardResult> {
   const { spec, dir } = checkJob(job, ctx);
+  const { split, sets } = spec.data ? tabularTask(spec.data, ctx) : { split: ctx.split, sets: ZOO_SETS };
   const t0 = Date.now();
   const what = `job ${job.id}: ${describeShard(spec)} of ${spec.run}`;
   if (readShard(dir, spec)) {
@@ -109,8 +147,8 @@ export async function runShardJob(job: Job, ctx: Context): Promise<ShardResult> 
   const parts: Record<string, ShardPart> = {};
   let lastReport = 0;
   for (const [k, name] of spec.sets.entries()) {
-    const set = ZOO_SETS.find((s) => s.name === name)!;
-    const z = await trainZoo(set, ctx.split, {
+    const set = sets.find((s) => s.name === name)!;
+    const z = await trainZoo(set, split, {
       models: spec.count,
       firstModel: spec.first,
       seed: spec.seed,

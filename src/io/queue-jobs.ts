@@ -1,32 +1,29 @@
 // The job queue's jobs as data (`weightgen zoo --shards N --queue URL`, `weightgen hypernet eval --shards N
 // --queue URL`, `weightgen worker`): what a zoo shard job and a hypernetwork eval shard job may say, checked
 // field by field before a worker acts on them; the producers' plans of shards; the jobs' ids; and the folders
-// their files go to. Pure: no Redis, no BullMQ (cli/queue.ts, cli/hypernet-queue.ts), no training
-// (models/zoo.ts), no shard files (zoo-shards.ts, hypernet-shards.ts). The hypernetwork's sample shard jobs
-// are checked with these fields in hypernet-sample-jobs.ts.
+// their files go to (job-paths.ts, re-exported here). Pure: no Redis, no BullMQ (cli/queue.ts,
+// cli/hypernet-queue.ts), no training (models/zoo.ts), no shard files (zoo-shards.ts, hypernet-shards.ts). The
+// hypernetwork's sample shard jobs are checked with these fields in hypernet-sample-jobs.ts.
 //
 // A queue is a door into every worker. A job is plain JSON data: a run folder named relative to the
-// worker's --root, zoo set names or a hypernetwork's settings, a model range and the training settings; never
-// code, a module to load, or a path outside the run folder. Anything else (an unknown or missing field, a
+// worker's --root, zoo set names or a hypernetwork's settings, a model range and the training settings (a
+// CSV's zoo: the CSV named relative to the root, its SHA-256 and `tabular`'s data flags); never code, a
+// module to load, or a path outside the root. Anything else (an unknown or missing field, a
 // value of the wrong type or out of range, a path that climbs out) is refused with a JobRefused that names
 // the field, the value and what is allowed; the worker fails that job alone and keeps running.
 
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { HYPERNET_PRESETS } from '../models/hypernet-train.js';
 import { modelSeed, ZOO_SETS } from '../models/zoo.js';
+import { JobRefused, RUN_RULE, runPathProblem, shown } from './job-paths.js';
+
+export { JobRefused, RUN_RULE, resolveRunFolder, resolveUnderRoot, runPathProblem } from './job-paths.js';
 
 /** The BullMQ job names: a zoo shard, a hypernetwork eval or sample shard (the only kinds a worker runs). */
 export const ZOO_SHARD = 'zoo-shard';
 export const HYPERNET_EVAL_SHARD = 'hypernet-eval-shard';
 export const HYPERNET_SAMPLE_SHARD = 'hypernet-sample-shard'; // its schema: hypernet-sample-jobs.ts
 export const JOB_KINDS: readonly string[] = [ZOO_SHARD, HYPERNET_EVAL_SHARD, HYPERNET_SAMPLE_SHARD];
-
-/** A job a worker will not run: the message says which field was wrong and what is allowed. */
-export class JobRefused extends Error {
-  override name = 'JobRefused';
-}
 
 /** Models [first, first + count) of each named set, trained as one population per set. */
 export interface ZooShardJob {
@@ -42,13 +39,26 @@ export interface ZooShardJob {
   batch: number;
   lr: number;
   seed: number; // the run's seed (modelSeed)
+  data?: ZooData; // a tabular CSV's zoo (`weightgen tabular zoo`); absent: Iris
+}
+
+/**
+ * The data of a tabular CSV's zoo: what `weightgen tabular` reads, splits and standardises (its flags), with
+ * the CSV named relative to the worker's --root and identified by its SHA-256.
+ */
+export interface ZooData {
+  csv: string; // relative to the worker's --root, as run folders are
+  sha256: string; // of the CSV's bytes when the job was made; a worker refuses another file
+  label: string; // the label column's header name
+  hidden: number; // the Real-2 networks' hidden width
+  split: 'stratified' | 'shuffle';
+  splitSeed: number;
+  testSize: number;
+  standardise: boolean;
 }
 
 const MODEL_LIMIT = 2 ** 20; // modelSeed's model indices
 const SEED_LIMIT = 2 ** 28; // modelSeed's run seeds
-const RUN_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/; // one folder name: no '.', '..', slash or space
-export const RUN_RULE =
-  "a relative path of folder names made of letters, digits, '.', '_' and '-' (no leading '/', no '.' or '..', at most 200 characters)";
 
 export type Check = (v: unknown) => string | null; // null: fine; else what is wrong
 
@@ -81,29 +91,25 @@ const FIELDS: Record<keyof ZooShardJob, Check> = {
   lr: (v) =>
     typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 10 ? null : 'expected a number > 0 and <= 10',
   seed: int(0, SEED_LIMIT - 1),
+  data: () => null, // optional, checked by validateZooShardJob (DATA_FIELDS)
 };
-const FIELD_NAMES = Object.keys(FIELDS) as (keyof ZooShardJob)[];
+const FIELD_NAMES = Object.keys(FIELDS).filter((f) => f !== 'data') as (keyof ZooShardJob)[];
 
-/** A value as it appears in a message: short, on one line. */
-function shown(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    s = String(v);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-/** Why `run` is not an allowed run folder name, or null. */
-export function runPathProblem(run: string): string | null {
-  if (run.length === 0 || run.length > 200) return `${run.length} characters`;
-  if (isAbsolute(run) || run.includes('\\')) return 'not a relative POSIX path';
-  const parts = run.split('/');
-  if (parts.length > 16) return 'more than 16 folders deep';
-  const bad = parts.find((p) => !RUN_PATTERN.test(p));
-  return bad === undefined ? null : `the part ${shown(bad)} is not a plain folder name`;
-}
+/** The fields of a job's data (the flags of `weightgen tabular` that choose the rows), in canonical order. */
+const DATA_FIELDS: Record<keyof ZooData, Check> = {
+  csv: (v) => (typeof v === 'string' && runPathProblem(v) === null ? null : `expected ${RUN_RULE}`),
+  sha256: (v) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? null : 'expected a SHA-256 in hex'),
+  label: (v) =>
+    typeof v === 'string' && v.length >= 1 && v.length <= 200 && !/[\p{Cc}]/u.test(v)
+      ? null
+      : 'expected a column name of 1 to 200 characters, no control characters',
+  hidden: int(1, 4096),
+  split: (v) => (v === 'stratified' || v === 'shuffle' ? null : "expected 'stratified' or 'shuffle'"),
+  splitSeed: int(0, 2 ** 32 - 1),
+  testSize: (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 0.9 ? null : 'expected a number > 0 and <= 0.9',
+  standardise: (v) => (typeof v === 'boolean' ? null : 'expected true or false'),
+};
 
 /**
  * `data` as a job of `kind` with exactly `fields`, each value of its type and range, in the canonical order
@@ -143,7 +149,15 @@ export function checkFields<T>(kind: string, fields: Record<string, Check>, data
  * model range inside the zoo and a shard index inside the plan. Throws JobRefused otherwise.
  */
 export function validateZooShardJob(data: unknown): ZooShardJob {
-  const job = checkFields<ZooShardJob>(ZOO_SHARD, FIELDS, data);
+  const tabular = typeof data === 'object' && data !== null && Object.hasOwn(data, 'data');
+  const fields: Record<string, Check> = { ...FIELDS };
+  if (!tabular) delete fields.data; // an Iris job: exactly the fields it always had
+  const job = checkFields<ZooShardJob>(ZOO_SHARD, fields, data);
+  try {
+    if (tabular) job.data = checkFields<ZooData>(`${ZOO_SHARD} data`, DATA_FIELDS, job.data);
+  } catch (e) {
+    throw new JobRefused(`field 'data': ${(e as Error).message}`);
+  }
   if (job.first + job.count > job.models) {
     throw new JobRefused(
       `models ${job.first}..${job.first + job.count - 1} are outside the zoo of ${job.models} (fields first, count, models)`,
@@ -158,10 +172,15 @@ export function validateZooShardJob(data: unknown): ZooShardJob {
   return job;
 }
 
-/** A copy with the fields in their canonical order (a fresh object: nothing of the input's is kept). */
+/**
+ * A copy with the fields in their canonical order (a fresh object: nothing of the input's is kept); `data`
+ * last, and only when there is one, so that an Iris job's form (and its id) is what it always was.
+ */
 function canonical(job: ZooShardJob): ZooShardJob {
   const out: Record<string, unknown> = {};
   for (const f of FIELD_NAMES) out[f] = f === 'sets' ? [...job.sets] : job[f];
+  const data = job.data;
+  if (data) out.data = Object.fromEntries(Object.keys(DATA_FIELDS).map((f) => [f, data[f as keyof ZooData]]));
   return out as unknown as ZooShardJob;
 }
 
@@ -175,6 +194,7 @@ export interface ZooPlan {
   batch: number;
   lr: number;
   seed: number;
+  data?: ZooData; // a tabular CSV's zoo; absent: Iris
 }
 
 /** The zoo as `shards` jobs of contiguous model ranges whose sizes differ by at most one, checked. */
@@ -188,7 +208,9 @@ export function planZooShards(plan: ZooPlan, shards: number): ZooShardJob[] {
   let first = 0;
   for (let shard = 0; shard < shards; shard++) {
     const count = base + (shard < extra ? 1 : 0);
-    jobs.push(validateZooShardJob({ ...plan, sets: [...plan.sets], first, count, shard, shards }));
+    const { data, ...rest } = plan;
+    const job = { ...rest, sets: [...plan.sets], first, count, shard, shards };
+    jobs.push(validateZooShardJob(data ? { ...job, data: { ...data } } : job));
     first += count;
   }
   return jobs;
@@ -202,36 +224,16 @@ export function zooJobId(job: ZooShardJob): string {
   return `${ZOO_SHARD}-${hash.slice(0, 24)}`;
 }
 
-/** "shard 2/4 (models 6..11 of real, real2)" */
+/** "shard 2/4 (models 6..11 of real, real2)", "... of real, real2 on data/wine.csv)" */
 export function describeShard(job: ZooShardJob): string {
-  return `shard ${job.shard + 1}/${job.shards} (models ${job.first}..${job.first + job.count - 1} of ${job.sets.join(', ')})`;
+  const models = `models ${job.first}..${job.first + job.count - 1} of ${job.sets.join(', ')}`;
+  return `shard ${job.shard + 1}/${job.shards} (${models}${job.data ? ` on ${job.data.csv}` : ''})`;
 }
 
 /** The shard's file, relative to its run folder. */
 export function shardFileName(job: Pick<ZooShardJob, 'first' | 'count'>): string {
   const pad = (n: number) => String(n).padStart(7, '0');
   return `zoo-shards/models-${pad(job.first)}-${pad(job.first + job.count - 1)}.safetensors`;
-}
-
-/**
- * The run folder `run` under `root`, as an absolute path that is inside root: the name is checked
- * (runPathProblem), and so is where its deepest existing part really is, so that a symbolic link inside the
- * shared volume cannot lead a job out of it. Throws JobRefused.
- */
-export function resolveRunFolder(root: string, run: string): string {
-  const problem = runPathProblem(run);
-  if (problem) throw new JobRefused(`run folder ${shown(run)}: ${problem}; expected ${RUN_RULE}`);
-  const base = resolve(root);
-  const dir = resolve(base, run);
-  let existing = dir;
-  while (!existsSync(existing) && existing !== base) existing = dirname(existing);
-  const real = existsSync(existing) ? realpathSync(existing) : existing;
-  const realBase = existsSync(base) ? realpathSync(base) : base;
-  const rel = relative(realBase, real);
-  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-    throw new JobRefused(`run folder ${shown(run)} leads to ${real}, outside ${realBase} (a symbolic link?); refused`);
-  }
-  return join(base, run);
 }
 
 // ---- hypernetwork eval shards ----

@@ -1,6 +1,7 @@
 // A sharded zoo's files: each shard's safetensors file (written by whichever worker ran the shard) and the
 // merge of a plan's shards into the run folder's zoo.safetensors, byte for byte the file `weightgen iris
-// zoo` writes for the same settings (so the Iris pipeline carries on from it). Node only (files). Not here:
+// zoo` writes for the same settings (so the Iris pipeline carries on from it), or, for a job of a CSV's
+// data, the file `weightgen tabular zoo` writes (its networks' widths follow the data). Node only. Not here:
 // the jobs (queue-jobs.ts), the queue (cli/queue.ts), training (models/zoo.ts).
 //
 //   zoo-shards/models-<first>-<last>.safetensors   <set>.weights (count, P), <set>.test_accuracy (count),
@@ -13,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { layoutText, type Task, taskZooSets } from '../models/task.js';
 import { vectorLength, ZOO_SETS, ZOO_TRAINING, type ZooSet } from '../models/zoo.js';
 import { assertFinite } from './checkpoint.js';
 import { readSafetensors, writeError } from './files.js';
@@ -30,11 +32,9 @@ export interface ShardPart {
 
 /** What a shard file's metadata records: everything that decides its bytes (not the shard's index). */
 function shardMeta(job: ZooShardJob): Record<string, string> {
-  const { version, sets, models, first, count, epochs, batch, lr, seed } = job;
-  return {
-    format: SHARD_FORMAT,
-    job: JSON.stringify({ version, sets, models, first, count, epochs, batch, lr, seed }),
-  };
+  const { version, sets, models, first, count, epochs, batch, lr, seed, data } = job;
+  const settings = { version, sets, models, first, count, epochs, batch, lr, seed };
+  return { format: SHARD_FORMAT, job: JSON.stringify(data ? { ...settings, data } : settings) };
 }
 
 function setOf(name: string): ZooSet {
@@ -48,7 +48,8 @@ export function writeShard(runDir: string, job: ZooShardJob, parts: Record<strin
   const tensors: Record<string, SafeTensor> = {};
   for (const name of job.sets) {
     const p = parts[name]!;
-    tensors[`${name}.weights`] = { dtype: 'F32', shape: [job.count, vectorLength(setOf(name).arch)], data: p.vectors };
+    const P = p.vectors.length / job.count; // the set's vector length (a CSV's widths follow its data)
+    tensors[`${name}.weights`] = { dtype: 'F32', shape: [job.count, P], data: p.vectors };
     tensors[`${name}.test_accuracy`] = { dtype: 'F32', shape: [job.count], data: p.testAccuracy };
   }
   const path = join(runDir, shardFileName(job));
@@ -83,7 +84,7 @@ export function readShard(runDir: string, job: ZooShardJob): Record<string, Shar
   assertFinite(f, path);
   const parts: Record<string, ShardPart> = {};
   for (const name of job.sets) {
-    const P = vectorLength(setOf(name).arch);
+    const P = job.data ? -1 : vectorLength(setOf(name).arch); // a CSV's: as its data (recorded) makes them
     parts[name] = {
       vectors: expectTensor(f, `${name}.weights`, [job.count, P], path).data as Float32Array,
       testAccuracy: expectTensor(f, `${name}.test_accuracy`, [job.count], path).data as Float32Array,
@@ -92,18 +93,26 @@ export function readShard(runDir: string, job: ZooShardJob): Record<string, Shar
   return parts;
 }
 
-/** The manifest settings of the zoo file: those `weightgen iris zoo` records for the same zoo. */
-export function zooSettings(plan: Pick<ZooPlan, 'models' | 'epochs' | 'seed'>): Record<string, unknown> {
-  return { ...ZOO_TRAINING, models: plan.models, epochs: plan.epochs, seed: plan.seed };
+type ZooSettings = Pick<ZooPlan, 'models' | 'epochs' | 'seed'>;
+
+/**
+ * The manifest settings of the zoo file: those `weightgen iris zoo` records for the same zoo, or, with a
+ * task of a CSV's data, those `weightgen tabular zoo` records (the data's source first).
+ */
+export function zooSettings(plan: ZooSettings, task?: Task): Record<string, unknown> {
+  const data = task?.source;
+  return { ...(data ? { data } : {}), ...ZOO_TRAINING, models: plan.models, epochs: plan.epochs, seed: plan.seed };
 }
 
-/** The metadata of zoo.safetensors, as `weightgen iris zoo` writes it. */
-export function zooMetadata(plan: Pick<ZooPlan, 'models' | 'epochs' | 'seed'>): Record<string, string> {
+/** The metadata of zoo.safetensors, as `weightgen iris zoo` (or, with a task, `tabular zoo`) writes it. */
+export function zooMetadata(plan: ZooSettings, task?: Task): Record<string, string> {
   return {
     format: 'weightgen iris zoo v1',
-    layout: 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
-    sets: JSON.stringify(ZOO_SETS),
-    training: JSON.stringify(zooSettings(plan)),
+    layout: task
+      ? layoutText(task)
+      : 'M1: the 3x5 matrix [W | b] row-major; M2: W1 (5x4) row-major, b1, W2 (3x5) row-major, b2',
+    sets: JSON.stringify(task ? taskZooSets(task) : ZOO_SETS),
+    training: JSON.stringify(zooSettings(plan, task)),
   };
 }
 
@@ -140,7 +149,9 @@ export function mergeShards(
   const sets = sorted[0]?.sets ?? [];
   for (const [name, t] of Object.entries(existing)) if (!sets.includes(name.split('.')[0]!)) out[name] = t;
   for (const set of ZOO_SETS.filter((s) => sets.includes(s.name))) {
-    const P = vectorLength(set.arch);
+    const P = parts[0]![set.name]!.vectors.length / sorted[0]!.count;
+    const other = sorted.findIndex((j, k) => parts[k]![set.name]!.vectors.length !== j.count * P);
+    if (other >= 0) throw new Error(`${shardFileName(sorted[other]!)}: ${set.name}'s vectors are not of length ${P}`);
     const w = new Float32Array(models * P);
     const acc = new Float32Array(models);
     sorted.forEach((j, k) => {
