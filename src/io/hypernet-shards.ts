@@ -15,12 +15,10 @@
 // unique to the writer (host, process, random) and renamed, so two workers that ran the same shard (a retry
 // after a stall) each write whole files of the same bytes.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
-import { assertFinite } from './checkpoint.js';
-import { readSafetensors, writeError } from './files.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readShardFile, writeShardFile } from './shard-file.js';
 import { evalShardFileName, type HypernetEvalShardJob } from './queue-jobs.js';
 import { type HypernetSampleShardJob, sampleShardFileName } from './hypernet-sample-jobs.js';
 import { encodeSafetensors, expectTensor, type SafeTensor } from './safetensors.js';
@@ -60,20 +58,6 @@ export function writeEvalShard(
   return writeShardFile(join(runDir, evalShardFileName(job)), encodeSafetensors(tensors, shardMeta(job)));
 }
 
-/** Writes `bytes` to `path` through a temporary name unique to this writer; returns the path. */
-function writeShardFile(path: string, bytes: Uint8Array): string {
-  const tmp = `${path}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw writeError(path, e);
-  }
-  return path;
-}
-
 /**
  * The probabilities (count, images, classes) of the job's shard file in `runDir`, after checking that it was
  * made for exactly this job (settings, checkpoint and range), has that shape and is finite. Throws, naming
@@ -81,16 +65,8 @@ function writeShardFile(path: string, bytes: Uint8Array): string {
  */
 export function readEvalShard(runDir: string, job: HypernetEvalShardJob, classes: number): Float32Array | null {
   const path = join(runDir, evalShardFileName(job));
-  if (!existsSync(path)) return null;
-  const f = readSafetensors(path);
-  const want = shardMeta(job);
-  if (f.metadata.format !== want.format || f.metadata.job !== want.job) {
-    throw new Error(
-      `${path} was made for another job (${f.metadata.job ?? 'no settings recorded'}; this one is ${want.job}): ` +
-        'delete it (or the eval-shards folder), or use another --run folder',
-    );
-  }
-  assertFinite(f, path);
+  const f = readShardFile(path, shardMeta(job), 'delete it (or the eval-shards folder), or use another --run folder');
+  if (!f) return null;
   return expectTensor(f, 'probabilities', [job.count, job.images, classes], path).data as Float32Array;
 }
 
@@ -155,16 +131,12 @@ export function writeSampleShard(
  */
 export function readSampleShard(runDir: string, job: HypernetSampleShardJob): Record<string, SafeTensor> | null {
   const path = join(runDir, sampleShardFileName(job));
-  if (!existsSync(path)) return null;
-  const f = readSafetensors(path);
-  const want = sampleMeta(job);
-  if (f.metadata.format !== want.format || f.metadata.job !== want.job) {
-    throw new Error(
-      `${path} was made for another job (${f.metadata.job ?? 'no settings recorded'}; this one is ${want.job}): ` +
-        'delete it (or the sample-shards folder), or use another --run folder',
-    );
-  }
+  const f = readShardFile(
+    path,
+    sampleMeta(job),
+    'delete it (or the sample-shards folder), or use another --run folder',
+  );
+  if (!f) return null;
   checkSampleTensors(f.tensors, job, path);
-  assertFinite(f, path);
   return f.tensors;
 }

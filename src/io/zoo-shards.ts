@@ -10,14 +10,11 @@
 // A shard file is written under a temporary name unique to the writer (host, process, random) and renamed,
 // so two workers that ran the same shard (a retry after a stall) each write whole files of the same bytes.
 
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { layoutText, type Task, taskZooSets } from '../models/task.js';
 import { vectorLength, ZOO_SETS, ZOO_TRAINING, type ZooSet } from '../models/zoo.js';
-import { assertFinite } from './checkpoint.js';
-import { readSafetensors, writeError } from './files.js';
+import { readShardFile, writeShardFile } from './shard-file.js';
 import { type ZooPlan, type ZooShardJob, shardFileName } from './queue-jobs.js';
 import { encodeSafetensors, expectTensor, type SafeTensor } from './safetensors.js';
 
@@ -52,17 +49,7 @@ export function writeShard(runDir: string, job: ZooShardJob, parts: Record<strin
     tensors[`${name}.weights`] = { dtype: 'F32', shape: [job.count, P], data: p.vectors };
     tensors[`${name}.test_accuracy`] = { dtype: 'F32', shape: [job.count], data: p.testAccuracy };
   }
-  const path = join(runDir, shardFileName(job));
-  const tmp = `${path}.tmp-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, encodeSafetensors(tensors, shardMeta(job)));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw writeError(path, e);
-  }
-  return path;
+  return writeShardFile(join(runDir, shardFileName(job)), encodeSafetensors(tensors, shardMeta(job)));
 }
 
 /**
@@ -72,16 +59,8 @@ export function writeShard(runDir: string, job: ZooShardJob, parts: Record<strin
  */
 export function readShard(runDir: string, job: ZooShardJob): Record<string, ShardPart> | null {
   const path = join(runDir, shardFileName(job));
-  if (!existsSync(path)) return null;
-  const f = readSafetensors(path);
-  const want = shardMeta(job);
-  if (f.metadata.format !== want.format || f.metadata.job !== want.job) {
-    throw new Error(
-      `${path} was made for another job (${f.metadata.job ?? 'no settings recorded'}; this one is ${want.job}): ` +
-        'delete it, or use another --run folder',
-    );
-  }
-  assertFinite(f, path);
+  const f = readShardFile(path, shardMeta(job), 'delete it, or use another --run folder');
+  if (!f) return null;
   const parts: Record<string, ShardPart> = {};
   for (const name of job.sets) {
     const P = job.data ? -1 : vectorLength(setOf(name).arch); // a CSV's: as its data (recorded) makes them
