@@ -17,14 +17,17 @@
 // With affine = 0 there is no scale or offset: the op then binds another buffer to those names and the
 // kernels never read it. (Locals and parameters are never named like a global binding: wgsl_reflect would
 // count them as a use.)
-// From shaders/prelude.wgsl: flat_index, strided_offset.
+// The ranks of the kept and the reduced dims are pipeline constants (KEPT_RANK, RED_RANK: 0 to 4), so their
+// index arithmetic is straight-line code (see unravel4).
+// From shaders/prelude.wgsl: flat_index, strided_offset, unravel4.
+
+override KEPT_RANK: u32 = 1u;
+override RED_RANK: u32 = 1u;
 
 struct BatchNorm {
   n_feat: u32,   // features (outputs of the reduction)
   n_red: u32,    // values per feature
   n: u32,        // all values, n_feat * n_red
-  kept_rank: u32,
-  red_rank: u32,
   affine: u32,   // 1: scale and offset are bound
   training: u32, // backward: 1 differentiates through the batch statistics
   eps: f32,
@@ -54,18 +57,17 @@ struct BatchNorm {
 @group(0) @binding(14) var<storage, read_write> doffset: array<f32>;
 
 // Where feature f's values start in x, and where its reduced position j lies from there.
-fn base_of(f: u32) -> u32 { return strided_offset(f, p.kept_rank, p.kept_shape, p.kept_stride); }
+fn base_of(f: u32) -> u32 { return strided_offset(f, KEPT_RANK, p.kept_shape, p.kept_stride); }
 
-fn offset_of(j: u32) -> u32 { return strided_offset(j, p.red_rank, p.red_shape, p.red_stride); }
+fn offset_of(j: u32) -> u32 { return strided_offset(j, RED_RANK, p.red_shape, p.red_stride); }
 
 // The feature of flat position i of x.
 fn feature_of(i: u32) -> u32 {
   var f = 0u;
-  var mult = 1u;
-  for (var d = i32(p.kept_rank) - 1; d >= 0; d--) {
-    f += ((i / p.kept_stride[d]) % p.kept_shape[d]) * mult;
-    mult *= p.kept_shape[d];
-  }
+  if (KEPT_RANK >= 1u) { f = (i / p.kept_stride.x) % p.kept_shape.x; }
+  if (KEPT_RANK >= 2u) { f = f * p.kept_shape.y + (i / p.kept_stride.y) % p.kept_shape.y; }
+  if (KEPT_RANK >= 3u) { f = f * p.kept_shape.z + (i / p.kept_stride.z) % p.kept_shape.z; }
+  if (KEPT_RANK >= 4u) { f = f * p.kept_shape.w + (i / p.kept_stride.w) % p.kept_shape.w; }
   return f;
 }
 

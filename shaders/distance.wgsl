@@ -9,7 +9,8 @@
 //                  writes the distances (the square root for L2), else its partial sums to dst[z, i, j]
 //   dist_finish    sums the partial sums over the splits (and takes the square root for L2). Splitting D
 //                  keeps a GPU busy when N and M are small and D is large (32 x 32 pairs of 20,018 values)
-//   dist_rows      a thread per pair looping over D, for small D (no tiles, no barriers)
+//   dist_rows      a thread per pair (and span of D) looping over D: small D, or few pairs on a CPU adapter
+//                  (no tiles, no barriers)
 //   dist_grad      grad[a, k] = sum_b w(a, b) phi(P[a, k] - Q[b, k]), tiled like dist_tiles over (a, k) and
 //                  walking b. For dx: P = x, Q = y, a = i, b = j; for dy: P = y, Q = x, a = j, b = i
 //                  (phi is odd, so d/dy_j = sum_i w phi(y_j - x_i)); when x and y are one tensor, a single
@@ -18,6 +19,8 @@
 //                    l1:          w = g,                        phi = sign
 //                    l2:          w = g / d (0 where d = 0),    phi = identity
 //                    sqeuclidean: w = 2 g,                      phi = identity
+//   grad_rows      a thread per gradient entry (a, k) walking b: dist_grad's sums in the same order, for few
+//                  rows on a CPU adapter
 //   knn            a thread per row: k passes, each taking the smallest (value, column) pair after the one
 //                  the previous pass took, so the output is ascending with ties in column order
 //   knn_backward   dmat_grad[i, indices[i, t]] = g[i, t] into a zeroed (N, M) matrix (columns of a row are
@@ -121,18 +124,28 @@ fn dist_tiles(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li
   }
 }
 
-// A thread per pair, for small D (a t-SNE set: 1,500 points in 15 dims), where staging tiles costs more
-// than it saves (bench/distance.ts).
+// A thread per pair and span of D, for small D (a t-SNE set: 1,500 points in 15 dims: one span), where
+// staging tiles costs more than it saves (bench/distance.ts), and on a CPU adapter for few pairs of long
+// rows (the hypernetwork's entropy: 8 x 8 pairs of 20,018 values), where a 32 x 32 tile would be mostly
+// empty and its barriers cost more than the sums. Span z of pair (i, j) is at dst[z, i, j], as dist_tiles.
 @compute @workgroup_size(64)
 fn dist_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) li: u32) {
   let at = flat_index(wg, nwg, li);
-  if (at >= p.n * p.m) { return; }
-  let xi = (at / p.m) * p.dim;
-  let yj = (at % p.m) * p.dim;
+  let pairs = p.n * p.m;
+  if (at >= pairs * p.splits) { return; }
+  let pair = at % pairs;
+  let xi = (pair / p.m) * p.dim;
+  let yj = (pair % p.m) * p.dim;
+  let c_begin = (at / pairs) * p.span;
+  let c_end = min(c_begin + p.span, p.dim);
   var s = 0.0;
-  for (var c = 0u; c < p.dim; c++) { s += term(vec4f(x[xi + c] - y[yj + c])).x; }
-  dst[at] = finish(s);
+  for (var c = c_begin; c < c_end; c++) { s += term(vec4f(x[xi + c] - y[yj + c])).x; }
+  if (p.splits == 1u) {
+    dst[at] = finish(s);
+  } else {
+    dst[at] = s;
+  }
 }
 
 @compute @workgroup_size(64)
@@ -244,6 +257,26 @@ fn dist_grad(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid
       if (c < gp.dim) { grad[a * gp.dim + c] = acc[i][j]; }
     }
   }
+}
+
+// A thread per gradient entry (a, c), walking b in order: dist_grad's sums, term for term, without its
+// tiles (on a CPU adapter, few rows of many columns leave a 32 x 32 tile mostly empty, and its barriers cost
+// more than the sums).
+@compute @workgroup_size(64)
+fn grad_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) li: u32) {
+  let at = flat_index(wg, nwg, li);
+  if (at >= gp.rows * gp.dim) { return; }
+  let a = at / gp.dim;
+  let c = at % gp.dim;
+  let pa = vec4f(pm[at]);
+  var s = 0.0;
+  for (var b = 0u; b < gp.others; b++) {
+    var w = weight(a * gp.g_sa + b * gp.g_sb);
+    if (gp.symmetric == 1u) { w += weight(b * gp.g_sa + a * gp.g_sb); }
+    s += (w * phi(pa - vec4f(qm[b * gp.dim + c]))).x;
+  }
+  grad[at] = s;
 }
 
 // ---- k nearest neighbours --------------------------------------------------------------------------

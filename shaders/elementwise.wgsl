@@ -5,13 +5,18 @@
 //   binary_flat  out[i] = g(a[i], b[i])                   (same shapes)
 //   binary       out[i] = g(a[ia], b[ib])                 (broadcasting: strides of 0 repeat a value)
 //
+// binary's index space has RANK dims (a pipeline constant: 1 to 4, each its own pipeline whose index
+// arithmetic is straight-line code; 0 for 5 to 8 dims, a loop). src/ops/elementwise.ts merges dims first
+// (collapseDims), so most broadcasts have 2.
+//
 // The *_BWD ops are the backward rules that need the forward input or output (src/ops/elementwise.ts).
 // Their codes are the constants below, which UNARY and BINARY there read (SHADER_CONSTS, generated).
 // (Helper functions name their parameters u, v: a parameter named like a global binding would be taken by
 // wgsl_reflect for a use of that binding.)
-// From shaders/prelude.wgsl: flat_index.
+// From shaders/prelude.wgsl: flat_index, unravel4.
 
 override OP: u32 = 0u;
+override RANK: u32 = 0u;
 
 // unary ops
 const NEG = 0u;
@@ -139,6 +144,11 @@ fn binary_flat(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: v
 fn binary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat_index(wg, nwg, li);
   if (i >= bp.n) { return; }
+  if (RANK != 0u) {
+    let k = unravel4(i, bp.shape[0], RANK);
+    out[i] = binary_op(a[dot(k, bp.sa[0])], b[dot(k, bp.sb[0])], bp.alpha, bp.beta);
+    return;
+  }
   var rest = i;
   var ia = 0u;
   var ib = 0u;

@@ -7,13 +7,16 @@
 //   max_backward          dx[at argmax of o] = dy[o], into a zeroed dx (each input belongs to one output)
 //
 // max also writes j of the maximum (the first on ties) so that its gradient can be routed.
-// From shaders/prelude.wgsl: flat_index, strided_offset.
+// The ranks of the kept and the reduced dims are pipeline constants (KEPT_RANK, RED_RANK: 0 to 4), so their
+// index arithmetic is straight-line code (see unravel4).
+// From shaders/prelude.wgsl: flat_index, strided_offset, unravel4.
+
+override KEPT_RANK: u32 = 1u;
+override RED_RANK: u32 = 1u;
 
 struct Reduce {
   n_out: u32,
   n_red: u32,
-  kept_rank: u32,
-  red_rank: u32,
   kept_shape: vec4u,
   kept_stride: vec4u,
   red_shape: vec4u,
@@ -30,9 +33,9 @@ struct Reduce {
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;    // max_backward
 
 // Where output o's inputs start in x, and where its reduced position j lies from there.
-fn base_of(o: u32) -> u32 { return strided_offset(o, p.kept_rank, p.kept_shape, p.kept_stride); }
+fn base_of(o: u32) -> u32 { return strided_offset(o, KEPT_RANK, p.kept_shape, p.kept_stride); }
 
-fn offset_of(j: u32) -> u32 { return strided_offset(j, p.red_rank, p.red_shape, p.red_stride); }
+fn offset_of(j: u32) -> u32 { return strided_offset(j, RED_RANK, p.red_shape, p.red_stride); }
 
 @compute @workgroup_size(64)
 fn sum_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {

@@ -6,7 +6,11 @@
 //
 // copy_strided walks the index space `shape` (up to 8 dims); element k goes from
 //   x[src_offset + sum_d k_d * src_stride_d]  to  out[dst_offset + sum_d k_d * dst_stride_d].
-// From shaders/prelude.wgsl: flat_index, NAN_BITS.
+// Its index space has RANK dims (a pipeline constant: 1 to 4, straight-line index arithmetic; 0 for 5 to
+// 8 dims, a loop); src/ops/shape.ts merges dims first (collapseDims).
+// From shaders/prelude.wgsl: flat_index, unravel4, NAN_BITS.
+
+override RANK: u32 = 0u;
 
 struct Copy {
   n: u32,
@@ -26,6 +30,11 @@ struct Copy {
 fn copy_strided(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let i = flat_index(wg, nwg, li);
   if (i >= cp.n) { return; }
+  if (RANK != 0u) {
+    let k = unravel4(i, cp.shape[0], RANK);
+    out[cp.dst_offset + dot(k, cp.dst_stride[0])] = x[cp.src_offset + dot(k, cp.src_stride[0])];
+    return;
+  }
   var rest = i;
   var read_at = cp.src_offset;
   var write_at = cp.dst_offset;

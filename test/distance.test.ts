@@ -16,11 +16,12 @@ const metrics: Metric[] = ['l1', 'l2', 'sqeuclidean'];
 describe('pairwiseDistances', () => {
   it('forward and gradients, x against y', async () => {
     // small D (a thread per pair); tiles across their edges (33 x 34, D = 33: three staged slices, the last
-    // partial); a long D split between workgroups (D = 300: 2 spans)
+    // partial); a long D split between workgroups (D = 2,100: spans of tiles on a GPU; on a CPU adapter, few
+    // pairs go a thread per pair and span: 3 spans). Tiles split over D on a CPU adapter: the next test.
     const shapes: [number, number, number][] = [
       [5, 6, 7],
       [33, 34, 33],
-      [2, 3, 300],
+      [2, 3, 2100],
     ];
     for (const metric of metrics) {
       for (const [k, [n, m, dim]] of shapes.entries()) {
@@ -78,6 +79,17 @@ describe('pairwiseDistances', () => {
     const d = scope(() => pairwiseDistances(tensor(x, [n, dim]), tensor(x, [n, dim]), 'l2'));
     expectClose(await d.data(), cpuPairwiseDistances(x, x, n, n, dim, 'l2'), 1e-5, 1e-5, 'l2 300 x 15');
     d.dispose();
+  });
+
+  it('tiles split over D: 33 x 34 pairs of 600 values (forward)', async () => {
+    const [n, m, dim] = [33, 34, 600];
+    const x = randomData(8, [n, dim]).data;
+    const y = randomData(9, [m, dim]).data;
+    for (const metric of metrics) {
+      const d = scope(() => pairwiseDistances(tensor(x, [n, dim]), tensor(y, [m, dim]), metric));
+      expectClose(await d.data(), cpuPairwiseDistances(x, y, n, m, dim, metric), 1e-5, 1e-4, `${metric} 33 x 34 x 600`);
+      d.dispose();
+    }
   });
 
   it("the hypernetwork's size: 32 x 20,018 (forward, L1 and L2)", async () => {

@@ -31,7 +31,7 @@ import {
   stridesOf,
   Tensor,
 } from '../tensor/index.js';
-import { type ReductionPlan, reductionPlan } from './reduce.js';
+import { type ReductionPlan, rankConstants, reductionPlan } from './reduce.js';
 
 /** Short reductions run a thread per feature; longer ones a workgroup per feature. */
 const WIDE_FROM = 256;
@@ -72,8 +72,6 @@ function uniforms(
     n_feat: pl.nOut,
     n_red: pl.nRed,
     n: pl.nOut * pl.nRed,
-    kept_rank: pl.kept.shape.length,
-    red_rank: pl.red.shape.length,
     affine: o.affine ? 1 : 0,
     training: o.training ? 1 : 0,
     eps: o.eps,
@@ -158,7 +156,7 @@ function statistics(x: Tensor, s: Setup, needGrad: boolean): { mean: Tensor; var
   const mean = Tensor.empty(pl.featShape);
   const vari = Tensor.empty(pl.featShape);
   gpu().dispatch(
-    { shader: 'batchnorm', entry: s.wide ? 'stats_wide' : 'stats_rows' },
+    { shader: 'batchnorm', entry: s.wide ? 'stats_wide' : 'stats_rows', constants: rankConstants(s.pl) },
     { x: x.ref, mean_out: mean.ref, var_out: vari.ref },
     u,
     s.wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),
@@ -166,7 +164,7 @@ function statistics(x: Tensor, s: Setup, needGrad: boolean): { mean: Tensor; var
   );
   if (s.running) {
     gpu().dispatch(
-      { shader: 'batchnorm', entry: 'update_running' },
+      { shader: 'batchnorm', entry: 'update_running', constants: rankConstants(s.pl) },
       { mean_in: mean.ref, var_in: vari.ref, run_mean: s.running.mean.ref, run_var: s.running.var.ref },
       u,
       groups1d(pl.nOut),
@@ -193,7 +191,7 @@ function trainRows(x: Tensor, s: Setup): { y: Tensor; mean: Tensor; vari: Tensor
   const vari = Tensor.empty(pl.featShape);
   const unused = s.running ? [] : [Tensor.empty([1]), Tensor.empty([1])];
   gpu().dispatch(
-    { shader: 'batchnorm', entry: 'train_rows' },
+    { shader: 'batchnorm', entry: 'train_rows', constants: rankConstants(s.pl) },
     {
       x: x.ref,
       mean_out: mean.ref,
@@ -224,7 +222,13 @@ function normalize(x: Tensor, s: Setup, mean: Tensor, vari: Tensor): Tensor {
     offset: (s.offset ?? mean).ref,
     y: y.ref,
   };
-  gpu().dispatch({ shader: 'batchnorm', entry: 'normalize' }, buffers, s.uniforms, groups1d(x.size), 'batchnorm');
+  gpu().dispatch(
+    { shader: 'batchnorm', entry: 'normalize', constants: rankConstants(s.pl) },
+    buffers,
+    s.uniforms,
+    groups1d(x.size),
+    'batchnorm',
+  );
   return y;
 }
 
@@ -246,7 +250,7 @@ function normalizeBackward(x: Tensor, dy: Tensor, s: Setup, mean: Tensor, vari: 
     doffset: doffset.ref,
   };
   gpu().dispatch(
-    { shader: 'batchnorm', entry: s.wide ? 'backward_wide' : 'backward_rows' },
+    { shader: 'batchnorm', entry: s.wide ? 'backward_wide' : 'backward_rows', constants: rankConstants(s.pl) },
     buffers,
     s.uniforms,
     s.wide ? groups1d(pl.nOut, 1) : groups1d(pl.nOut),

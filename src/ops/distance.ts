@@ -17,6 +17,14 @@ const TILE = WGSL.TILE;
 const TILE_K = WGSL.TILE_K;
 /** Up to this D a thread per pair (dist_rows) beats staged tiles (3x at D = 15 on SwiftShader; even at 64). */
 const ROWS_UP_TO = 32;
+/**
+ * On a CPU adapter, up to this many pairs (one tile's worth) a thread per pair and span of D (dist_rows)
+ * beats the staged tiles, whose barriers cost more than their sums there: the hypernetwork's entropy, 8 x 8
+ * pairs of 20,018 values, went from 41 ms to 2 ms on SwiftShader (its gradient likewise, with grad_rows).
+ */
+const CPU_ROWS_UP_TO = TILE * TILE;
+/** ...in spans of this many columns of D, summed by dist_finish (spans keep both cores of a CPU busy). */
+const CPU_ROWS_SPAN = 1024;
 /** Split D until about this many workgroups run (a small N x M leaves a GPU idle otherwise)... */
 const TARGET_GROUPS = 256;
 /** ...but give every split at least this many slices of TILE_K columns. */
@@ -51,21 +59,19 @@ export function pairwiseDistances(x: Tensor, y: Tensor, metric: Metric): Tensor 
     throw new Error(`pairwiseDistances: x ${fmtShape(x.shape)} and y ${fmtShape(y.shape)} differ in D (the last dim)`);
   }
   const out = Tensor.empty([n, m]); // (N, M)
-  const { splits, span } = splitPlan(n, m, dim);
+  const rows = dim <= ROWS_UP_TO || (gpu().adapter.fallback && n * m <= CPU_ROWS_UP_TO);
+  const { splits, span } = rows
+    ? { splits: Math.ceil(dim / CPU_ROWS_SPAN), span: dim <= ROWS_UP_TO ? dim : CPU_ROWS_SPAN }
+    : splitPlan(n, m, dim);
   const constants = { METRIC: METRIC[metric] };
   const u = { n, m, dim, span, splits };
-  const groups: [number, number, number] = [Math.ceil(m / TILE), Math.ceil(n / TILE), splits];
-  if (dim <= ROWS_UP_TO) {
+  const entry = rows ? 'dist_rows' : 'dist_tiles';
+  const groups: [number, number, number] = rows
+    ? groups1d(n * m * splits)
+    : [Math.ceil(m / TILE), Math.ceil(n / TILE), splits];
+  if (splits === 1) {
     gpu().dispatch(
-      { shader: 'distance', entry: 'dist_rows', constants },
-      { x: x.ref, y: y.ref, dst: out.ref },
-      u,
-      groups1d(n * m),
-      `distances_${metric}`,
-    );
-  } else if (splits === 1) {
-    gpu().dispatch(
-      { shader: 'distance', entry: 'dist_tiles', constants },
+      { shader: 'distance', entry, constants },
       { x: x.ref, y: y.ref, dst: out.ref },
       u,
       groups,
@@ -74,7 +80,7 @@ export function pairwiseDistances(x: Tensor, y: Tensor, metric: Metric): Tensor 
   } else {
     const part = Tensor.empty([splits, n, m]);
     gpu().dispatch(
-      { shader: 'distance', entry: 'dist_tiles', constants },
+      { shader: 'distance', entry, constants },
       { x: x.ref, y: y.ref, dst: part.ref },
       u,
       groups,
@@ -112,11 +118,13 @@ function distGrad(
 ): Tensor {
   const [rows, dim] = pm.shape as [number, number];
   const grad = Tensor.empty([rows, dim]);
+  const others = qm.shape[0]!;
+  const byRows = gpu().adapter.fallback && rows * others <= CPU_ROWS_UP_TO; // as pairwiseDistances
   gpu().dispatch(
-    { shader: 'distance', entry: 'dist_grad', constants: { METRIC: METRIC[metric] } },
+    { shader: 'distance', entry: byRows ? 'grad_rows' : 'dist_grad', constants: { METRIC: METRIC[metric] } },
     { gd: g.ref, dist: d.ref, pm: pm.ref, qm: qm.ref, grad: grad.ref },
-    { rows, others: qm.shape[0]!, dim, g_sa: o.sa, g_sb: o.sb, symmetric: o.symmetric ? 1 : 0 },
-    [Math.ceil(dim / TILE), Math.ceil(rows / TILE), 1],
+    { rows, others, dim, g_sa: o.sa, g_sb: o.sb, symmetric: o.symmetric ? 1 : 0 },
+    byRows ? groups1d(rows * dim) : [Math.ceil(dim / TILE), Math.ceil(rows / TILE), 1],
     `distances_${metric}_backward`,
   );
   return grad;

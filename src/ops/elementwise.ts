@@ -4,7 +4,16 @@
 
 import { gpu } from '../gpu/index.js';
 import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
-import { broadcastShapes, fmtShape, groups1d, record, sameShape, type Shape, Tensor } from '../tensor/index.js';
+import {
+  broadcastShapes,
+  collapseDims,
+  fmtShape,
+  groups1d,
+  record,
+  sameShape,
+  type Shape,
+  Tensor,
+} from '../tensor/index.js';
 import { sumToShape } from './reduce.js';
 
 // The op codes: the `const`s of shaders/elementwise.wgsl, which picks the op by its OP override.
@@ -85,20 +94,30 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): 
   const spec = { shader: 'elementwise' as const, constants: { OP: BINARY[op] } };
   const buffers = { a: a.ref, b: b.ref, out: out.ref };
   const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
-  if (sameShape(a.shape, b.shape)) {
+  // fewer dims, fewer divisions per element (collapseDims); none when a and b step alike, e.g. (1, n) and (n)
+  const c = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  const flat = sameShape(a.shape, b.shape) || (c.shape.length <= 1 && c.strides.every((st) => (st[0] ?? 1) === 1));
+  if (flat) {
     const u = { n, rank: 0, alpha, beta, shape: pad([]), sa: pad([]), sb: pad([]) };
     gpu().dispatch({ ...spec, entry: 'binary_flat' }, buffers, u, groups1d(n), op);
   } else {
     const u = {
       n,
-      rank: shape.length,
+      rank: c.shape.length,
       alpha,
       beta,
-      shape: pad(shape),
-      sa: pad(broadcastStrides(a.shape, shape)),
-      sb: pad(broadcastStrides(b.shape, shape)),
+      shape: pad(c.shape),
+      sa: pad(c.strides[0]!),
+      sb: pad(c.strides[1]!),
     };
-    gpu().dispatch({ ...spec, entry: 'binary' }, buffers, u, groups1d(n), op);
+    const rank = c.shape.length <= 4 ? c.shape.length : 0; // shaders/elementwise.wgsl's RANK: 0 loops
+    gpu().dispatch(
+      { ...spec, entry: 'binary', constants: { OP: BINARY[op], RANK: rank } },
+      buffers,
+      u,
+      groups1d(n),
+      op,
+    );
   }
   return out;
 }

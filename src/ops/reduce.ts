@@ -58,13 +58,16 @@ export function reductionPlan(shape: Shape, axes: number[], op = 'reduce'): Redu
   return { nOut: prod(kept.shape), nRed: prod(red.shape), kept, red };
 }
 
+/** The ranks of the kept and the reduced dims, as the pipeline constants of shaders/reduce.wgsl and batchnorm.wgsl. */
+export function rankConstants(p: ReductionPlan): { KEPT_RANK: number; RED_RANK: number } {
+  return { KEPT_RANK: p.kept.shape.length, RED_RANK: p.red.shape.length };
+}
+
 function uniforms(p: ReductionPlan, scale: number) {
   const v4 = (v: number[]) => [...v, 0, 0, 0, 0].slice(0, 4);
   return {
     n_out: p.nOut,
     n_red: p.nRed,
-    kept_rank: p.kept.shape.length,
-    red_rank: p.red.shape.length,
     kept_shape: v4(p.kept.shape),
     kept_stride: v4(p.kept.stride),
     red_shape: v4(p.red.shape),
@@ -84,7 +87,7 @@ function reduceKernel(kind: 'sum' | 'max', x: Tensor, axes: number[], outShape: 
   const buffers: Record<string, BufferRef> = { x: x.ref, out: out.ref };
   if (arg) buffers.arg = arg.ref;
   gpu().dispatch(
-    { shader: 'reduce', entry },
+    { shader: 'reduce', entry, constants: rankConstants(p) },
     buffers,
     uniforms(p, scale),
     wide ? groups1d(p.nOut, 1) : groups1d(p.nOut),
@@ -124,7 +127,7 @@ export function maxWithIndex(
   record(out, 'max', [x], (dy) => {
     const dx = fill(x.shape, 0);
     gpu().dispatch(
-      { shader: 'reduce', entry: 'max_backward' },
+      { shader: 'reduce', entry: 'max_backward', constants: rankConstants(p) },
       { argmax_in: arg!.ref, dy: dy.ref, dx: dx.ref },
       uniforms(p, 1),
       groups1d(p.nOut),

@@ -5,6 +5,7 @@
 import { gpu } from '../gpu/index.js';
 import {
   broadcastShapes,
+  collapseDims,
   fill,
   fmtShape,
   groups1d,
@@ -33,17 +34,19 @@ function copyStrided(
 ): void {
   if (shape.length > MAX_RANK) throw new Error(`${name}: rank ${shape.length} is above the maximum of ${MAX_RANK}`);
   const n = numel(shape);
+  const c = collapseDims(shape, [src.stride, dst.stride]); // fewer dims, fewer divisions per element
   gpu().dispatch(
-    { shader: 'shape', entry: 'copy_strided' },
+    // shaders/shape.wgsl's RANK: straight-line index arithmetic up to 4 dims, 0 (a loop) above
+    { shader: 'shape', entry: 'copy_strided', constants: { RANK: c.shape.length <= 4 ? c.shape.length : 0 } },
     { x: x.ref, out: out.ref },
     {
       n,
-      rank: shape.length,
+      rank: c.shape.length,
       src_offset: src.offset,
       dst_offset: dst.offset,
-      shape: pad8(shape),
-      src_stride: pad8(src.stride),
-      dst_stride: pad8(dst.stride),
+      shape: pad8(c.shape),
+      src_stride: pad8(c.strides[0]!),
+      dst_stride: pad8(c.strides[1]!),
     },
     groups1d(n),
     name,

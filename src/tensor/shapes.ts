@@ -34,3 +34,36 @@ export function normAxes(rank: number, axes?: number | readonly number[]): numbe
 export function reducedShape(shape: Shape, axes: number[], keepDims: boolean): number[] {
   return keepDims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
+
+/**
+ * The smallest index space that walks the same elements as `shape` read through each of `strides`
+ * (element strides, one list per operand, aligned with `shape`): dims of size 1 dropped, and a dim merged
+ * into the next wherever every operand steps across the pair as across one dim (stride[d] ==
+ * stride[d + 1] * shape[d + 1]). Element k of the result is element k of the original, at the same offset
+ * in every operand. Kernels that turn a flat index into offsets pay a division and a remainder per dim
+ * (scalar code on a CPU-emulated GPU), so fewer dims are cheaper: the gauge fixing's (8, 16, 800) / (8, 16, 1)
+ * becomes (128, 800) / (128, 1).
+ */
+export function collapseDims(
+  shape: Shape,
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const last = dims.length - 1;
+    const merges = last >= 0 && strides.every((s, i) => out[i]![last] === s[d]! * size);
+    if (merges) {
+      dims[last]! *= size;
+      strides.forEach((s, i) => {
+        out[i]![last] = s[d]!;
+      });
+    } else {
+      dims.push(size);
+      strides.forEach((s, i) => out[i]!.push(s[d]!));
+    }
+  }
+  return { shape: dims, strides: out };
+}
