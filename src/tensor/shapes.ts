@@ -55,15 +55,9 @@ export function collapseDims(
     if (size === 1) continue;
     const last = dims.length - 1;
     const merges = last >= 0 && strides.every((s, i) => out[i]![last] === s[d]! * size);
-    if (merges) {
-      dims[last]! *= size;
-      strides.forEach((s, i) => {
-        out[i]![last] = s[d]!;
-      });
-    } else {
-      dims.push(size);
-      strides.forEach((s, i) => out[i]!.push(s[d]!));
-    }
+    if (merges) dims[last]! *= size;
+    else dims.push(size);
+    for (const [i, s] of strides.entries()) out[i]![merges ? last : last + 1] = s[d]!;
   }
   return { shape: dims, strides: out };
 }
