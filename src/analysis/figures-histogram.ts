@@ -102,7 +102,13 @@ export function histogramSpec(o: HistogramOptions): TopLevelSpec {
         scale: { domain: [lo, hi], zero: false, nice: false },
       },
       x2: { field: 'x1' },
-      y: { field: 'y', type: 'quantitative', title: o.yTitle ?? (o.normalize ? 'fraction' : 'count'), stack: null },
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: o.yTitle ?? (o.normalize ? 'fraction' : 'count'),
+        stack: null,
+        ...(o.normalize ? {} : { axis: { tickMinStep: 1 } }), // counts are whole: no tick at 0.5
+      },
       // faceted, the panel headers name the series
       color: {
         field: 'series',
