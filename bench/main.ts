@@ -16,12 +16,16 @@
 //                    [--sets "a,b"]        (only the sets whose name contains a or b)
 //   npm run bench -- --dawn-flags a,b      run with these Dawn toggles (Node: instead of device.ts's)
 //   WEIGHTGEN_POLL=spin npm run bench      Node: let dawn.node spin a core while we wait (src/gpu/node.ts)
+//   npm run bench -- --gpu                 add rows sized for a real GPU (matmul 2048^3, 4096^3 with each
+//                                           kernel; the paper's hypernetwork step with TF.js on all 32 nets)
+//   npm run bench -- --no-wasm             leave out TF.js-wasm (the CPU peer)
 //   npm run bench -- --no-save             print only
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Contender } from './case.js';
 import { startEnv } from './env.js';
 import { overheads, runCases } from './harness.js';
 import { applyRoofs, formatRoofs, formatTable, formatTargets, LEGEND, type Report, targets } from './report.js';
@@ -37,6 +41,9 @@ const value = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
+// TF.js-wasm is the CPU peer: --no-wasm leaves it out (on a GPU machine, where its rows take minutes)
+const CONTENDERS: Contender[] = flag('--no-wasm') ? ['ours', 'webgpu'] : ['ours', 'webgpu', 'wasm'];
+
 const options: SuiteOptions & { dawnFlags: string | null } = {
   quick: flag('--quick'),
   only: (value('--only') ?? '')
@@ -46,6 +53,7 @@ const options: SuiteOptions & { dawnFlags: string | null } = {
   full: flag('--full'),
   candidate: !flag('--no-candidate'),
   roofline: !flag('--no-roofline'),
+  gpu: flag('--gpu'),
   dawnFlags: value('--dawn-flags') ?? null,
 };
 
@@ -113,7 +121,7 @@ async function node(): Promise<Report> {
   const log = (l: string) => console.log(l);
   const roofs = options.roofline ? await measureRoofs({ quick: options.quick, log }) : null;
   const fixed = await overheads();
-  const rows = await runCases(env, cases, { ...rounds(options.quick), contenders: ['ours', 'webgpu', 'wasm'], log });
+  const rows = await runCases(env, cases, { ...rounds(options.quick), contenders: CONTENDERS, log });
   for (const s of skipped) for (const r of rows) r.notes.push(s);
   const after = roofs && cases.length ? await remeasure(roofs, options.quick) : null;
   if (roofs) applyRoofs(rows, roofs);

@@ -29,6 +29,7 @@ export interface SuiteOptions {
   full: boolean; // TF.js runs every group of the grouped convolutions
   candidate: boolean; // add rows for the matmul kernel candidate of bench/matmul-variants.ts and forced regs
   roofline: boolean; // measure the roofs (roofline.ts) and print every row as a share of its roof
+  gpu: boolean; // add the rows sized for a real GPU: matmul 2048^3 and 4096^3 with each kernel, TF.js on all 32 nets
 }
 
 /** How long each case runs: about budgetMs of timed work, within [minRounds, maxRounds] rounds. */
@@ -66,8 +67,17 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
     for (const L of CONV_LAYERS) cases.push(convCase(L, false, g, tfGroups), convCase(L, true, g, tfGroups));
   }
   // the cpu preset's batch and the paper's (there TF.js takes the step at 4 of the 32 networks, scaled: its
-  // WebGPU side needs minutes per step on a CPU adapter)
-  cases.push(hypernetStepCase(8, 8), capturedHypernetStepCase(8, 8), hypernetStepCase(32, 32, 4));
+  // WebGPU side needs minutes per step on a CPU adapter; on a GPU, --gpu has it take all 32)
+  cases.push(hypernetStepCase(8, 8), capturedHypernetStepCase(8, 8), hypernetStepCase(32, 32, o.gpu ? 32 : 4));
+  if (o.gpu) {
+    cases.push(capturedHypernetStepCase(32, 32));
+    // sizes that fill a GPU, with the automatic choice and every general kernel forced, side by side (first:
+    // the rows a short lease on a GPU machine is for)
+    const big = [2048, 4096].map((d) => matmulCase(d, d, d));
+    for (const k of ['regs', 'vec4', 'regs4'] as const) big.push(matmulCase(4096, 4096, 4096, 0, forced(k), ` [${k}]`));
+    big.push(matmulCase(4096, 4096, 4096, 0, candidateMatmul, ` [${CANDIDATE.name}]`));
+    cases.unshift(...big);
+  }
   // the roof that bounds each case (report.ts applyRoofs), where the case does not say
   for (const c of cases)
     c.bound ??= /^(matmul|conv2d)/.test(c.op) ? 'flops' : /step/.test(c.op) ? 'intensity' : 'bytes';

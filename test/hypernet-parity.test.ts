@@ -37,6 +37,39 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / den);
 }
 
+/**
+ * The parameters after a first Adam step against PyTorch's. That step is p0 - lr g / (|g| + eps), about
+ * lr times the sign of g: where a gradient entry is as small as the two sides' disagreement on it, its sign,
+ * and so its step, is rounding's choice (seen on an NVIDIA GPU: a few such entries of the 256,500 of
+ * extractor.3.weight put the whole tensor 3.4e-4 apart, with every gradient within 1e-4). So the entries on
+ * whose gradient the two sides agree within 10% must agree to 1e-4 after the step (2-norm relative, as
+ * everywhere here); the others, at most 1 in 1,000 of a tensor, must have moved by at most lr, as a first
+ * Adam step does, and our step must be the one our own gradient asks for.
+ */
+function expectFirstAdamStep(
+  name: string,
+  updated: ArrayLike<number>,
+  updatedRef: ArrayLike<number>,
+  before: ArrayLike<number>,
+  g: ArrayLike<number>,
+  gRef: ArrayLike<number>,
+  lr: number,
+): void {
+  const sure: number[] = [];
+  const unsure: number[] = [];
+  for (let i = 0; i < gRef.length; i++)
+    (Math.abs(g[i]! - gRef[i]!) <= 0.1 * Math.abs(gRef[i]!) ? sure : unsure).push(i);
+  const pick = (a: ArrayLike<number>, idx: number[]) => idx.map((i) => a[i]!);
+  expect(relErr(pick(updated, sure), pick(updatedRef, sure)), `updated ${name}`).toBeLessThan(1e-4);
+  expect(unsure.length, `updated ${name}: entries whose gradients disagree by over 10%`).toBeLessThanOrEqual(
+    Math.max(1, gRef.length / 1000),
+  );
+  for (const i of unsure) {
+    const step = before[i]! - lr * (g[i]! / (Math.abs(g[i]!) + 1e-8));
+    expect(Math.abs(updated[i]! - step), `updated ${name}[${i}]: the step of our gradient`).toBeLessThan(1e-3 * lr);
+  }
+}
+
 describe('hypernetwork: one training step against PyTorch', () => {
   it('loss, terms, weights, logits, gradients, statistics and the updated parameters agree', async () => {
     const f = await fixture();
@@ -63,10 +96,12 @@ describe('hypernetwork: one training step against PyTorch', () => {
     expectClose([await r.entropy.item()], [Number(f.metadata.entropy)], 1e-4, 0, 'entropy');
     expectClose([await r.loss.item()], [Number(f.metadata.loss)], 1e-4, 0, 'loss');
     expectClose(await r.logits.data(), t('logits').data, 1e-4, 1e-5, 'logits');
+    const lr = Number(f.metadata.lr);
     for (const [name, p] of net.namedParameters()) {
       const g = await p.grad!.data();
-      expect(relErr(g, t(`grad.${name}`).data), `grad of ${name}`).toBeLessThan(1e-4);
-      expect(relErr(await p.data(), t(`updated.${name}`).data), `updated ${name}`).toBeLessThan(1e-4);
+      const gRef = t(`grad.${name}`).data;
+      expect(relErr(g, gRef), `grad of ${name}`).toBeLessThan(1e-4);
+      expectFirstAdamStep(name, await p.data(), t(`updated.${name}`).data, t(`param.${name}`).data, g, gRef, lr);
     }
     for (const [name, b] of net.namedBuffers()) {
       const want = f.tensors[`buffer.${name}`];
