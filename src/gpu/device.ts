@@ -170,7 +170,10 @@ async function findAdapter(s: GpuSettings): Promise<{ adapter: GPUAdapter; fallb
   // access (our kernels bound-check themselves), and zeroing every workgroup's shared memory when it starts
   // (ours write it before reading it; 8 KiB of zeroing made a trivial kernel 100x slower there).
   // robust (WEIGHTGEN_ROBUST=1) keeps both on, to hunt an out-of-bounds or uninitialised-memory bug.
-  const flags = s.robust ? [] : ['enable-dawn-features=disable_robustness,disable_workgroup_init'];
+  // Dawn also rounds timestamp queries to 2^16 ns (65.5 us; against timing attacks on web pages): a process
+  // of our own measures its kernels to the nanosecond.
+  const exact = 'disable-dawn-features=timestamp_quantization';
+  const flags = s.robust ? [exact] : ['enable-dawn-features=disable_robustness,disable_workgroup_init', exact];
   return requestNodeAdapter(s.adapterChoice, flags);
 }
 
