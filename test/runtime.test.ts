@@ -109,7 +109,10 @@ describe('runtime', () => {
       if (typeof window === 'undefined') {
         // Node: Dawn's rounding of timestamps to 2^16 ns is off (device.ts), so not every time is a multiple
         const ns = rows.map((r) => Math.round(r.totalMs * 1e6));
-        expect(ns.some((t) => t % 65_536 !== 0), `kernel times in ns: ${ns.join(', ')}`).toBe(true);
+        expect(
+          ns.some((t) => t % 65_536 !== 0),
+          `kernel times in ns: ${ns.join(', ')}`,
+        ).toBe(true);
       }
       expect(gpu().profiler.table()).toMatch(/kernel\s+calls\s+total ms\s+share/);
       for (const t of [x, s]) t.dispose();
