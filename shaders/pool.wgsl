@@ -7,6 +7,11 @@
 //   max_pool_backward   one thread per input cell: the sum of dy over the outputs whose max it was
 //   avg_pool_forward    one thread per output: the mean of its window's real cells
 //   avg_pool_backward   one thread per input cell: sum of dy / count over the windows that hold it
+//   max_pool_tiled_forward, max_pool_tiled_backward
+//                       windows that tile the input exactly (stride = size, no padding, in = out x size:
+//                       the 2x2 pools of the MNIST nets): one thread per output, the window's size a pipeline
+//                       constant (TILE_H, TILE_W) so its loops unroll, and the backward writes the window's
+//                       cells (dy to the max, 0 to the rest) instead of searching for covering windows
 //
 // The backward kernels gather (each input cell reads the outputs that cover it) rather than scatter, so
 // overlapping windows (stride < size) need no atomics and no zero-fill, and the sums run in a fixed order.
@@ -150,4 +155,53 @@ fn avg_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
     }
   }
   dx[i] = s;
+}
+
+// ---- windows that tile the input exactly ------------------------------------------------------------------
+
+override TILE_H: u32 = 2;
+override TILE_W: u32 = 2;
+
+// The flat position in x of the first cell of output o's window (row-major over (N * out_h, out_w, C), each
+// window's rows TILE_H input rows down: in_h = out_h * TILE_H, in_w = out_w * TILE_W).
+fn tile_first(o: u32) -> u32 {
+  let q = o / p.c;
+  let ch = o - q * p.c;
+  let r = q / p.out_w; // image * out_h + output row
+  let ow = q - r * p.out_w;
+  return (r * TILE_H * p.in_w + ow * TILE_W) * p.c + ch;
+}
+
+@compute @workgroup_size(64)
+fn max_pool_tiled_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let o = flat_index(wg, nwg, li);
+  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
+  let first = tile_first(o);
+  var best = x[first];
+  var at = 0u;
+  for (var kh = 0u; kh < TILE_H; kh++) {
+    for (var kw = 0u; kw < TILE_W; kw++) {
+      let v = x[first + (kh * p.in_w + kw) * p.c];
+      if (v > best) { // the first of equal maxima, as max_pool_forward
+        best = v;
+        at = kh * TILE_W + kw;
+      }
+    }
+  }
+  y[o] = best;
+  arg[o] = i32(at);
+}
+
+@compute @workgroup_size(64)
+fn max_pool_tiled_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let o = flat_index(wg, nwg, li);
+  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
+  let first = tile_first(o);
+  let g = dy[o];
+  let at = u32(arg_in[o]);
+  for (var kh = 0u; kh < TILE_H; kh++) {
+    for (var kw = 0u; kw < TILE_W; kw++) {
+      dx[first + (kh * p.in_w + kw) * p.c] = select(0.0, g, kh * TILE_W + kw == at);
+    }
+  }
 }

@@ -9,6 +9,7 @@ import {
   maxPool2d,
   type Pool2dOptions,
   poolGeometry,
+  tiles,
 } from '../src/ops/pool.js';
 import { backward, requireGrad, scope, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/conv_torch.json';
@@ -29,7 +30,13 @@ const cases: { shape: number[]; opts: Pool2dOptions }[] = [
   { shape: [1, 7, 6, 2], opts: { size: 3, stride: 2, padding: 'SAME' } }, // overlapping windows
   { shape: [1, 6, 5, 2], opts: { size: [2, 3], stride: 1, padding: 'SAME' } },
   { shape: [2, 3, 5, 5, 1], opts: { padding: 'SAME' } }, // (G, N, H, W, C): leading dims fold into N
+  // windows that tile the input exactly: the tiled kernels (the window size a pipeline constant)
+  { shape: [2, 6, 4, 3], opts: { size: 2, stride: 2, padding: 'SAME' } },
+  { shape: [1, 9, 6, 2], opts: { size: 3, padding: 'VALID' } },
+  { shape: [1, 4, 9, 2], opts: { size: [2, 3], padding: 'SAME' } },
+  { shape: [2, 2, 4, 6, 1], opts: { padding: 'VALID' } },
 ];
+const TILED = 4; // the last cases
 
 function label(c: (typeof cases)[number]): string {
   return `${c.shape} size ${c.opts.size ?? 2} stride ${c.opts.stride ?? 'size'} ${c.opts.padding}`;
@@ -62,6 +69,11 @@ describe('maxPool2d', () => {
     }
   });
 
+  it('takes the tiled kernels exactly where windows tile the input', () => {
+    const tiled = cases.map((c) => tiles(poolGeometry(c.shape, c.opts)));
+    expect(tiled).toEqual(cases.map((_, k) => k >= cases.length - TILED));
+  });
+
   it('output shapes follow TensorFlow', () => {
     scope(() => {
       const x = tensor(new Float32Array(2 * 3 * 7 * 6 * 1), [2, 3, 7, 6, 1]);
@@ -88,9 +100,14 @@ describe('maxPool2d', () => {
     for (const v of [x, y, t, yt, t.grad!]) v.dispose();
   });
 
-  it('backward against the float64 reference, overlapping windows summing', async () => {
-    const shape = [2, 7, 6, 3];
-    const opts: Pool2dOptions = { size: 3, stride: 1, padding: 'SAME' };
+  it.each([
+    {
+      shape: [2, 7, 6, 3],
+      opts: { size: 3, stride: 1, padding: 'SAME' } as Pool2dOptions,
+      what: 'overlapping windows summing',
+    },
+    { shape: [2, 6, 8, 3], opts: { size: 2, padding: 'VALID' } as Pool2dOptions, what: 'tiled windows' },
+  ])('backward against the float64 reference, $what', async ({ shape, opts }) => {
     const g = poolGeometry(shape, opts);
     const x = Float64Array.from(Float32Array.from(cpuRng(5).uniform(shape.reduce((p, d) => p * d))));
     const dy = Float64Array.from(Float32Array.from(cpuRng(6).uniform(g.n * g.outH * g.outW * g.c)));

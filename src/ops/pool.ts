@@ -75,6 +75,21 @@ function checkF32(op: string, x: Tensor): void {
   if (x.dtype !== 'f32') throw new Error(`${op}: expects an f32 tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
 }
 
+/**
+ * Windows that tile the input exactly (stride = size, no padding, in = out x size: each input cell in one
+ * window): the kernels of a thread per output with the window's size as pipeline constants.
+ */
+export function tiles(g: PoolGeometry): boolean {
+  return (
+    g.strideH === g.kH &&
+    g.strideW === g.kW &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.inH === g.outH * g.kH &&
+    g.inW === g.outW * g.kW
+  );
+}
+
 /** Max over each window. x: (..., H, W, C). The gradient goes to the window's maximum (the first on ties). */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   checkF32('maxPool2d', x);
@@ -82,22 +97,29 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const y = Tensor.empty(outShape(x.shape, g));
   const arg = Tensor.empty(y.shape, 'i32');
   const u = uniforms(g);
+  const tiled = tiles(g);
+  const constants = tiled ? { TILE_H: g.kH, TILE_W: g.kW } : undefined;
+  const [forward, backward] = tiled
+    ? ['max_pool_tiled_forward', 'max_pool_tiled_backward']
+    : ['max_pool_forward', 'max_pool_backward'];
   gpu().dispatch(
-    { shader: 'pool', entry: 'max_pool_forward' },
+    { shader: 'pool', entry: forward, constants },
     { x: x.ref, y: y.ref, arg: arg.ref },
     u,
     groups1d(y.size),
-    'max_pool_forward',
+    forward,
   );
-  // d max = dy at the window's argmax; an input that is the max of several windows sums their dy
+  // d max = dy at the window's argmax; an input that is the max of several windows sums their dy (tiled:
+  // a thread per window writes each of its cells once)
   record(y, 'maxPool2d', [x], (dy) => {
     const dx = Tensor.empty(x.shape);
+    const threads = tiled ? y.size : dx.size;
     gpu().dispatch(
-      { shader: 'pool', entry: 'max_pool_backward' },
+      { shader: 'pool', entry: backward, constants },
       { arg_in: arg.ref, dy: dy.ref, dx: dx.ref },
       u,
-      groups1d(dx.size),
-      'max_pool_backward',
+      groups1d(threads),
+      backward,
     );
     return [dx];
   });
