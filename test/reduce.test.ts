@@ -27,6 +27,7 @@ const cases: [number[], number[] | undefined][] = [
     [1, 3],
   ],
   [[3, 300], [1]], // long enough for the workgroup-per-output kernel
+  [[20, 300], [1]], // the same with outputs enough for a thread each on a CPU adapter (reduce.ts)
   [[600], undefined],
 ];
 
