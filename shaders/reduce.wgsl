@@ -42,9 +42,19 @@ fn sum_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
   let o = flat_index(wg, nwg, li);
   if (o >= p.n_out) { return; }
   let base = base_of(o);
+  // eight running sums (j mod 8), then added pairwise: an eighth of one running sum's rounding error on
+  // long rows (a CPU adapter sums rows of hundreds here, reduce.ts), and independent additions in flight
+  var a = vec4f(0.0);
+  var b = vec4f(0.0);
+  var j = 0u;
+  for (; j + 8u <= p.n_red; j += 8u) {
+    a += vec4f(x[base + offset_of(j)], x[base + offset_of(j + 1u)], x[base + offset_of(j + 2u)], x[base + offset_of(j + 3u)]);
+    b += vec4f(x[base + offset_of(j + 4u)], x[base + offset_of(j + 5u)], x[base + offset_of(j + 6u)], x[base + offset_of(j + 7u)]);
+  }
   var s = 0.0;
-  for (var j = 0u; j < p.n_red; j++) { s += x[base + offset_of(j)]; }
-  out[o] = s * p.scale;
+  for (; j < p.n_red; j++) { s += x[base + offset_of(j)]; }
+  let ab = a + b;
+  out[o] = (s + ((ab.x + ab.y) + (ab.z + ab.w))) * p.scale;
 }
 
 @compute @workgroup_size(64)

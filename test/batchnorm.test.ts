@@ -33,7 +33,8 @@ const cases: [number[], number[]][] = [
     [4, 3, 5],
     [0, 2],
   ],
-  [[300, 3], [0]],
+  [[300, 3], [0]], // long enough for a workgroup per feature
+  [[272, 16], [0]], // the same with features enough for a thread each on a CPU adapter (reduce.ts)
 ];
 
 describe('batchNorm op', () => {

@@ -31,10 +31,7 @@ import {
   stridesOf,
   Tensor,
 } from '../tensor/index.js';
-import { type ReductionPlan, rankConstants, reductionPlan } from './reduce.js';
-
-/** Short reductions run a thread per feature; longer ones a workgroup per feature. */
-const WIDE_FROM = 256;
+import { type ReductionPlan, rankConstants, reductionPlan, workgroupPerOutput } from './reduce.js';
 
 export type BatchNormConvention = 'torch' | 'tf';
 
@@ -103,7 +100,7 @@ interface Setup {
   training: boolean;
   running: { mean: Tensor; var: Tensor } | undefined;
   uniforms: ReturnType<typeof uniforms>;
-  wide: boolean; // a workgroup per feature (long reductions) instead of a thread
+  wide: boolean; // a workgroup per feature (long reductions, reduce.ts workgroupPerOutput) instead of a thread
 }
 
 function setup(x: Tensor, o: BatchNormOptions): Setup {
@@ -139,7 +136,15 @@ function setup(x: Tensor, o: BatchNormOptions): Setup {
     unbias: convention === 'torch' && pl.nRed > 1 ? pl.nRed / (pl.nRed - 1) : 1,
     running: o.running !== undefined,
   });
-  return { pl, scale, offset, training: o.training, running: o.running, uniforms: u, wide: pl.nRed >= WIDE_FROM };
+  return {
+    pl,
+    scale,
+    offset,
+    training: o.training,
+    running: o.running,
+    uniforms: u,
+    wide: workgroupPerOutput(pl.nOut, pl.nRed),
+  };
 }
 
 /**

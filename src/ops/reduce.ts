@@ -25,6 +25,11 @@ import { expand } from './shape.js';
 const WIDE_FROM = 256;
 const CPU_ROWS_FROM_OUTPUTS = 16;
 
+/** Whether a reduction of nRed values into each of nOut outputs takes a workgroup per output (see above). */
+export function workgroupPerOutput(nOut: number, nRed: number): boolean {
+  return nRed >= WIDE_FROM && !(gpu().adapter.fallback && nOut >= CPU_ROWS_FROM_OUTPUTS);
+}
+
 export interface ReductionPlan {
   nOut: number;
   nRed: number;
@@ -88,7 +93,7 @@ function reduceKernel(kind: 'sum' | 'max', x: Tensor, axes: number[], outShape: 
   const arg = kind === 'max' ? Tensor.empty(outShape, 'i32') : null;
   const p = reductionPlan(x.shape, axes, kind);
   if (p.nRed === 0) throw new Error(`${kind} over an empty axis of ${fmtShape(x.shape)}`);
-  const wide = p.nRed >= WIDE_FROM && !(gpu().adapter.fallback && p.nOut >= CPU_ROWS_FROM_OUTPUTS);
+  const wide = workgroupPerOutput(p.nOut, p.nRed);
   const entry = `${kind}_${wide ? 'wide' : 'rows'}`;
   const buffers: Record<string, BufferRef> = { x: x.ref, out: out.ref };
   if (arg) buffers.arg = arg.ref;
