@@ -18,16 +18,18 @@ import { expand } from './shape.js';
 
 /**
  * Short reductions run a thread per output; longer ones a workgroup per output, except on a CPU adapter
- * when there are outputs enough to share among threads: there a workgroup's barriers cost more than the
- * loop (SwiftShader, sums of 800 values for 128 outputs: 0.5-1.3 ms a thread per output, 9-11 ms a
- * workgroup per output; of 400 for 256 outputs: 1.4-2.6 against 19-28 ms).
+ * when there are outputs enough to share among threads and rows of at most 4,096: there a workgroup's
+ * barriers cost more than the loop (SwiftShader, sums of 800 values for 128 outputs: 0.5-1.3 ms a thread
+ * per output, 9-11 ms a workgroup per output; of 400 for 256 outputs: 1.4-2.6 against 19-28 ms).
  */
 const WIDE_FROM = 256;
 const CPU_ROWS_FROM_OUTPUTS = 16;
+const CPU_ROWS_UP_TO = 4096; // longest rows measured (16 x 4096: 0.4-2.6 ms a thread each, 3.2-4.5 a workgroup)
 
 /** Whether a reduction of nRed values into each of nOut outputs takes a workgroup per output (see above). */
 export function workgroupPerOutput(nOut: number, nRed: number): boolean {
-  return nRed >= WIDE_FROM && !(gpu().adapter.fallback && nOut >= CPU_ROWS_FROM_OUTPUTS);
+  const cpuRows = gpu().adapter.fallback && nOut >= CPU_ROWS_FROM_OUTPUTS && nRed <= CPU_ROWS_UP_TO;
+  return nRed >= WIDE_FROM && !cpuRows;
 }
 
 export interface ReductionPlan {
