@@ -84,6 +84,7 @@ export {
   maxWithIndex,
   mean,
   rankConstants,
+  workgroupPerOutput,
   type ReductionPlan,
   reductionPlan,
   sum,
@@ -106,7 +107,14 @@ export {
   toPair,
   useConvTuning,
 } from './ops/conv.js';
-export { avgPool2d, maxPool2d, type Pool2dOptions, type PoolGeometry, poolGeometry } from './ops/pool.js';
+export {
+  avgPool2d,
+  maxPool2d,
+  type Pool2dOptions,
+  type PoolGeometry,
+  poolGeometry,
+  poolWindowsTile,
+} from './ops/pool.js';
 export { klNormal, reparameterize } from './ops/gaussian.js';
 export {
   JACOBI_MAX,

@@ -9,7 +9,7 @@ import {
   maxPool2d,
   type Pool2dOptions,
   poolGeometry,
-  tiles,
+  poolWindowsTile,
 } from '../src/ops/pool.js';
 import { backward, requireGrad, scope, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/conv_torch.json';
@@ -70,7 +70,7 @@ describe('maxPool2d', () => {
   });
 
   it('takes the tiled kernels exactly where windows tile the input', () => {
-    const tiled = cases.map((c) => tiles(poolGeometry(c.shape, c.opts)));
+    const tiled = cases.map((c) => poolWindowsTile(poolGeometry(c.shape, c.opts)));
     expect(tiled).toEqual(cases.map((_, k) => k >= cases.length - TILED));
   });
 

@@ -79,7 +79,7 @@ function checkF32(op: string, x: Tensor): void {
  * Windows that tile the input exactly (stride = size, no padding, in = out x size: each input cell in one
  * window): the kernels of a thread per output with the window's size as pipeline constants.
  */
-export function tiles(g: PoolGeometry): boolean {
+export function poolWindowsTile(g: PoolGeometry): boolean {
   return (
     g.strideH === g.kH &&
     g.strideW === g.kW &&
@@ -97,7 +97,7 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const y = Tensor.empty(outShape(x.shape, g));
   const arg = Tensor.empty(y.shape, 'i32');
   const u = uniforms(g);
-  const tiled = tiles(g);
+  const tiled = poolWindowsTile(g);
   const constants = tiled ? { TILE_H: g.kH, TILE_W: g.kW } : undefined;
   const [forward, backward] = tiled
     ? ['max_pool_tiled_forward', 'max_pool_tiled_backward']
