@@ -11,21 +11,27 @@
 // the entries it reads from dy and y (the same formulas as shaders/elementwise.wgsl's relu_bwd and
 // sigmoid_bwd, to the bit).
 //
-// The grid. Workgroups along x first cover dw in 32x64 tiles (dw_groups of them; the threads of the
-// first column tile also sum db over the rows they walk), then dx in 32x64 tiles; z is the batch entry
-// of a population of layers (W (G, out, in), x (G, B, in) or one x for all, b (G, 1, out)). Each of the
-// 64 threads owns a 4x8 block of its tile (4 entries of dz, each 4 loads with y, serve 32 products) and
-// walks the shared dimension (B for dw, out for dx) alone:
-// no workgroup memory, no barriers (on a CPU a barrier costs more than the reuse it buys, as in
-// matmul.wgsl's register kernels). Indices past the edge read the last row or column (in bounds) and are
-// never stored. Sums run in order of the shared dimension, one fma at a time.
+// The grid. Workgroups along x first cover dw in tiles (dw_groups of them; the threads of the first
+// column tile also sum db over the rows they walk), then dx in tiles of the same shape; z is the batch
+// entry of a population of layers (W (G, out, in), x (G, B, in) or one x for all, b (G, 1, out)). Each of
+// the 64 threads owns an 8x8 block of its tile and walks the shared dimension (B for dw, out for dx)
+// alone: no workgroup memory, no barriers (on a CPU a barrier costs more than the reuse it buys, as in
+// matmul.wgsl's register kernels). A tile is tx blocks wide and 64 / tx high, tx (1, 2, 4 or 8) the
+// fewest that span the n_in columns: a narrow layer (15 inputs) keeps its threads busy.
+//
+// What the block size buys on SwiftShader: a thread's storage loads there are gathers, lane by lane, and
+// cost far more than its fmas; each step of the walk loads 8 entries of dz (8 more of y with an
+// activation) and 8 of x or W for 64 products. The block's entries are only ever named by constant
+// indices (four mat4x4f, Block; column r of one = row r of its 4x4 part): a loop variable indexing a local matrix
+// reads it back through memory, lane by lane. Indices past the edge read the last row or column (in
+// bounds) and are never stored. Sums run in order of the shared dimension, one fma at a time.
 //
 // Not here: the forward pass (matmul.wgsl's linear epilogue), a gradient for an x shared by a population
 // (src/ops/linear.ts leaves that case to matmul.ts).
 // (Locals are never named like a binding: wgsl_reflect would count them as a use.)
 
-const TILE_ROWS = 32u; // rows of dw or dx per workgroup: 8 threads of 4 (src/ops/linear.ts sizes the grid by both)
-const TILE_COLS = 64u; // columns of dw or dx per workgroup: 8 threads of 8
+const BLOCK = 8u; // rows and columns of dw or dx a thread owns (src/ops/linear.ts sizes the grid by it)
+const THREADS = 64u; // threads a workgroup: tx across a tile's columns, 64 / tx down its rows
 
 const ACT_NONE = 0u; // as matmul.wgsl's ACT_* (src/ops/linear.ts reads them)
 const ACT_RELU = 1u;
@@ -41,9 +47,9 @@ struct LinearGrad {
   n_out: u32,
   x_batch: u32,    // elements of x per batch entry (0: one x for all)
   w_batch: u32,    // elements of W per batch entry (0: one W for all)
-  dw_tiles: u32,   // column tiles of dw: ceil(n_in / TILE)
+  tx: u32,         // blocks across a tile (1, 2, 4 or 8)
+  col_tiles: u32,  // tiles across dw and dx: ceil(n_in / (tx BLOCK))
   dw_groups: u32,  // workgroups of the dw part (0: no dw, db)
-  dx_tiles: u32,   // column tiles of dx: ceil(n_in / TILE)
   has_db: u32,
 }
 
@@ -72,99 +78,135 @@ fn dz4(at: vec4u) -> vec4f {
   return vec4f(dz_at(at.x), dz_at(at.y), dz_at(at.z), dz_at(at.w));
 }
 
-// 8 columns of a row of x, at element offsets lo (the first 4) and hi.
-fn x_cols8(lo: vec4u, hi: vec4u) -> array<vec4f, 2> {
-  return array<vec4f, 2>(vec4f(x[lo.x], x[lo.y], x[lo.z], x[lo.w]), vec4f(x[hi.x], x[hi.y], x[hi.z], x[hi.w]));
+fn x4(at: vec4u) -> vec4f {
+  return vec4f(x[at.x], x[at.y], x[at.z], x[at.w]);
 }
 
-// 8 columns of a row of W, at element offsets lo (the first 4) and hi.
-fn w_cols8(lo: vec4u, hi: vec4u) -> array<vec4f, 2> {
-  return array<vec4f, 2>(vec4f(w[lo.x], w[lo.y], w[lo.z], w[lo.w]), vec4f(w[hi.x], w[hi.y], w[hi.z], w[hi.w]));
+fn w4(at: vec4u) -> vec4f {
+  return vec4f(w[at.x], w[at.y], w[at.z], w[at.w]);
 }
 
-// A 4x8 block (4 rows of vec4 pairs) as an accumulator.
+// acc + d v^T: column r of the block gains d[r] * v.
+fn rank1(acc: mat4x4f, d: vec4f, v: vec4f) -> mat4x4f {
+  return mat4x4f(fma(vec4f(d.x), v, acc[0]), fma(vec4f(d.y), v, acc[1]), fma(vec4f(d.z), v, acc[2]),
+                 fma(vec4f(d.w), v, acc[3]));
+}
+
+// Writes row `row` (of n_j) of dw or dx, columns i0..i0+3 (those inside n_in), from v; `at` is the offset
+// of the row's column 0.
+fn store_row4(to_dw: bool, at: u32, row: u32, n_j: u32, i0: u32, v: vec4f) {
+  if (row >= n_j) { return; }
+  let n = p.n_in;
+  if (to_dw) {
+    if (i0 < n) { dw[at + i0] = v.x; }
+    if (i0 + 1u < n) { dw[at + i0 + 1u] = v.y; }
+    if (i0 + 2u < n) { dw[at + i0 + 2u] = v.z; }
+    if (i0 + 3u < n) { dw[at + i0 + 3u] = v.w; }
+  } else {
+    if (i0 < n) { dx[at + i0] = v.x; }
+    if (i0 + 1u < n) { dx[at + i0 + 1u] = v.y; }
+    if (i0 + 2u < n) { dx[at + i0 + 2u] = v.z; }
+    if (i0 + 3u < n) { dx[at + i0 + 3u] = v.w; }
+  }
+}
+
+// Writes a 4x4 part (rows j0.., columns i0..) of dw or dx of the matrix starting at `base`.
+fn store_block(to_dw: bool, base: u32, j0: u32, n_j: u32, i0: u32, blk: mat4x4f) {
+  let n = p.n_in;
+  store_row4(to_dw, base + j0 * n, j0, n_j, i0, blk[0]);
+  store_row4(to_dw, base + (j0 + 1u) * n, j0 + 1u, n_j, i0, blk[1]);
+  store_row4(to_dw, base + (j0 + 2u) * n, j0 + 2u, n_j, i0, blk[2]);
+  store_row4(to_dw, base + (j0 + 3u) * n, j0 + 3u, n_j, i0, blk[3]);
+}
+
+// Writes the entries of db for outputs j0..j0+3 (those below n_out) of batch entry e.
+fn store_db(e: u32, j0: u32, s: vec4f) {
+  let at = e * p.n_out + j0;
+  if (j0 < p.n_out) { db[at] = s.x; }
+  if (j0 + 1u < p.n_out) { db[at + 1u] = s.y; }
+  if (j0 + 2u < p.n_out) { db[at + 2u] = s.z; }
+  if (j0 + 3u < p.n_out) { db[at + 3u] = s.w; }
+}
+
+// A thread's 8x8 block: part ab holds rows from ja (a = 0) or jb, columns from ia (b = 0) or ib; s0, s1
+// the sums of dz over the rows walked (db) for outputs ja and jb.
 struct Block {
-  r0: array<vec4f, 2>,
-  r1: array<vec4f, 2>,
-  r2: array<vec4f, 2>,
-  r3: array<vec4f, 2>,
+  a00: mat4x4f,
+  a01: mat4x4f,
+  a10: mat4x4f,
+  a11: mat4x4f,
+  s0: vec4f,
+  s1: vec4f,
 }
 
-// blk += d (4 rows) times v (8 columns), one fma per element.
-fn rank1(blk: ptr<function, Block>, d: vec4f, v: array<vec4f, 2>) {
-  (*blk).r0[0] = fma(vec4f(d.x), v[0], (*blk).r0[0]);
-  (*blk).r0[1] = fma(vec4f(d.x), v[1], (*blk).r0[1]);
-  (*blk).r1[0] = fma(vec4f(d.y), v[0], (*blk).r1[0]);
-  (*blk).r1[1] = fma(vec4f(d.y), v[1], (*blk).r1[1]);
-  (*blk).r2[0] = fma(vec4f(d.z), v[0], (*blk).r2[0]);
-  (*blk).r2[1] = fma(vec4f(d.z), v[1], (*blk).r2[1]);
-  (*blk).r3[0] = fma(vec4f(d.w), v[0], (*blk).r3[0]);
-  (*blk).r3[1] = fma(vec4f(d.w), v[1], (*blk).r3[1]);
+// The block gains d0 and d1 (dz at rows ja and jb) times v0 and v1 (columns ia and ib).
+fn update(b: Block, d0: vec4f, d1: vec4f, v0: vec4f, v1: vec4f) -> Block {
+  return Block(rank1(b.a00, d0, v0), rank1(b.a01, d0, v1), rank1(b.a10, d1, v0), rank1(b.a11, d1, v1),
+               b.s0 + d0, b.s1 + d1);
 }
 
-// Row j (0..3) of the block, columns c (0..7).
-fn block_at(blk: Block, j: u32, c: u32) -> f32 {
-  var row = blk.r0;
-  if (j == 1u) { row = blk.r1; }
-  if (j == 2u) { row = blk.r2; }
-  if (j == 3u) { row = blk.r3; }
-  return row[c / 4u][c % 4u];
+// dw[o, i] = sum over rows r of dz[r, o] x[r, i], outputs o at ja and jb, inputs i at ia and ib; db's
+// sums come along.
+fn walk_dw(e: u32, ja: vec4u, jb: vec4u, ia: vec4u, ib: vec4u) -> Block {
+  var b = Block();
+  let dy_base = e * p.rows * p.n_out;
+  let xb = e * p.x_batch;
+  for (var r = 0u; r < p.rows; r++) {
+    let at_dz = dy_base + r * p.n_out;
+    let at_x = xb + r * p.n_in;
+    b = update(b, dz4(at_dz + ja), dz4(at_dz + jb), x4(at_x + ia), x4(at_x + ib));
+  }
+  return b;
+}
+
+// dx[r, i] = sum over outputs o of dz[r, o] W[o, i], rows r at ja and jb, inputs i at ia and ib.
+fn walk_dx(e: u32, ja: vec4u, jb: vec4u, ia: vec4u, ib: vec4u) -> Block {
+  var b = Block();
+  let dy_base = e * p.rows * p.n_out;
+  let at_a = dy_base + ja * p.n_out;
+  let at_b = dy_base + jb * p.n_out;
+  let wb = e * p.w_batch;
+  for (var o = 0u; o < p.n_out; o++) {
+    let at_w = wb + o * p.n_in;
+    b = update(b, dz4(at_a + o), dz4(at_b + o), w4(at_w + ia), w4(at_w + ib));
+  }
+  return b;
 }
 
 @compute @workgroup_size(64)
 fn linear_backward(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
   let e = wg.z; // batch entry
-  let r4 = vec4u(0u, 1u, 2u, 3u);
-  let dy_base = e * p.rows * p.n_out;
-  var blk = Block();
   let dw_part = wg.x < p.dw_groups;
-  // the thread's block: rows j0..j0+3 (outputs o of dw, or rows r of dx), input columns i0..i0+7
+  // the thread's block: rows j0..j0+7 (outputs o of dw, or rows r of dx), input columns i0..i0+7
   var g = wg.x;
-  var tiles = p.dw_tiles;
   var n_j = p.n_out;
   if (!dw_part) {
     g = wg.x - p.dw_groups;
-    tiles = p.dx_tiles;
     n_j = p.rows;
   }
-  let j0 = (g / tiles) * TILE_ROWS + (li / 8u) * 4u;
-  let i0 = (g % tiles) * TILE_COLS + (li % 8u) * 8u;
+  let j0 = (g / p.col_tiles) * (THREADS / p.tx) * BLOCK + (li / p.tx) * BLOCK;
+  let i0 = (g % p.col_tiles) * p.tx * BLOCK + (li % p.tx) * BLOCK;
   if (j0 >= n_j || i0 >= p.n_in) { return; }
-  let jc = min(j0 + r4, vec4u(n_j - 1u));
-  let lo = min(i0 + r4, vec4u(p.n_in - 1u));
-  let hi = min(i0 + 4u + r4, vec4u(p.n_in - 1u));
-  var bsum = vec4f(0.0);
+  let r4 = vec4u(0u, 1u, 2u, 3u);
+  let ja = min(j0 + r4, vec4u(n_j - 1u));
+  let jb = min(j0 + 4u + r4, vec4u(n_j - 1u));
+  let ia = min(i0 + r4, vec4u(p.n_in - 1u));
+  let ib = min(i0 + 4u + r4, vec4u(p.n_in - 1u));
+  var b: Block;
+  var base: u32;
   if (dw_part) {
-    // dw[o, i] = sum over rows r of dz[r, o] x[r, i]; db[o] = sum over rows r of dz[r, o]
-    let oc = dy_base + jc;
-    let xb = e * p.x_batch;
-    for (var r = 0u; r < p.rows; r++) {
-      let d = dz4(oc + r * p.n_out);
-      let at = xb + r * p.n_in;
-      rank1(&blk, d, x_cols8(lo + at, hi + at));
-      bsum += d;
+    b = walk_dw(e, ja, jb, ia, ib);
+    base = e * p.n_out * p.n_in;
+    if (p.has_db != 0u && i0 == 0u) {
+      store_db(e, j0, b.s0);
+      store_db(e, j0 + 4u, b.s1);
     }
   } else {
-    // dx[r, i] = sum over outputs o of dz[r, o] W[o, i]
-    let rc = dy_base + jc * p.n_out;
-    let wb = e * p.w_batch;
-    for (var o = 0u; o < p.n_out; o++) {
-      let at = wb + o * p.n_in;
-      rank1(&blk, dz4(rc + o), w_cols8(lo + at, hi + at));
-    }
+    b = walk_dx(e, ja, jb, ia, ib);
+    base = e * p.rows * p.n_in;
   }
-  let n_i = min(8u, p.n_in - i0);
-  for (var j = 0u; j < 4u; j++) {
-    let row = j0 + j;
-    if (row >= n_j) { break; }
-    if (dw_part) {
-      let at = e * p.n_out * p.n_in + row * p.n_in + i0;
-      for (var c = 0u; c < n_i; c++) { dw[at + c] = block_at(blk, j, c); }
-      if (p.has_db != 0u && i0 == 0u) { db[e * p.n_out + row] = bsum[j]; }
-    } else {
-      let at = e * p.rows * p.n_in + row * p.n_in + i0;
-      for (var c = 0u; c < n_i; c++) { dx[at + c] = block_at(blk, j, c); }
-    }
-  }
+  store_block(dw_part, base, j0, n_j, i0, b.a00);
+  store_block(dw_part, base, j0, n_j, i0 + 4u, b.a01);
+  store_block(dw_part, base, j0 + 4u, n_j, i0, b.a10);
+  store_block(dw_part, base, j0 + 4u, n_j, i0 + 4u, b.a11);
 }
-

@@ -269,17 +269,24 @@ fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
   store_block(z, row0 + 12u, col0, acc_30); store_block(z, row0 + 12u, col0 + 4u, acc_31);
 }
 
-// Writes the parts of a 4x4 block (column r = row r) of batch entry z that lie inside c.
+// Writes the parts of a 4x4 block (column r = row r) of batch entry z that lie inside c. Every index into
+// the block is a constant: on SwiftShader a loop variable indexing a local matrix reads it back through
+// memory, lane by lane (this epilogue in loops took a third of a VAE step's products).
 fn store_block(z: u32, row0: u32, col0: u32, blk: mat4x4f) {
-  let c_base = z * p.m * p.n;
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= p.m) { return; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < p.n) { c[c_base + row * p.n + col] = finish(blk[i][j], z, col); }
-    }
-  }
+  store_row4(z, row0, col0, blk[0]);
+  store_row4(z, row0 + 1u, col0, blk[1]);
+  store_row4(z, row0 + 2u, col0, blk[2]);
+  store_row4(z, row0 + 3u, col0, blk[3]);
+}
+
+// Writes v to c[row, col0..col0 + 3] of batch entry z, the columns inside c.
+fn store_row4(z: u32, row: u32, col0: u32, v: vec4f) {
+  if (row >= p.m) { return; }
+  let at = z * p.m * p.n + row * p.n + col0;
+  if (col0 < p.n) { c[at] = finish(v.x, z, col0); }
+  if (col0 + 1u < p.n) { c[at + 1u] = finish(v.y, z, col0 + 1u); }
+  if (col0 + 2u < p.n) { c[at + 2u] = finish(v.z, z, col0 + 2u); }
+  if (col0 + 3u < p.n) { c[at + 3u] = finish(v.w, z, col0 + 3u); }
 }
 
 // matmul_regs with 4x4 outputs a thread (one mat4x4f accumulator) on 8x8 threads: a 32x32 tile of c. The

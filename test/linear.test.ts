@@ -125,6 +125,42 @@ describe('linearBackward', () => {
     }
   });
 
+  it('matches its float64 reference for every tile width and for several tiles down each part', async () => {
+    // n_in 3, 20, 40 and 70 take tiles 1, 4, 8 and 8 blocks wide (two tiles across for 70); 600 rows of dx
+    // and 530 outputs of dw span several tiles down
+    const cases: [number, number, number][] = [
+      [600, 3, 9],
+      [70, 20, 530],
+      [9, 40, 17],
+      [5, 70, 3],
+    ];
+    for (const [rows, nIn, nOut] of cases) {
+      const rng = cpuRng(rows + nIn + nOut);
+      const xs = rng.uniform(rows * nIn, -1, 1);
+      const ws = rng.uniform(nOut * nIn, -0.3, 0.3);
+      const ys = rng.uniform(rows * nOut, -1, 1).map((v) => (v < -0.5 ? 0 : Math.abs(v)));
+      const dys = rng.uniform(rows * nOut, -1, 1);
+      const got = scope(() => {
+        const g = linearBackward(
+          tensor(xs, [rows, nIn]),
+          tensor(ws, [nOut, nIn]),
+          tensor(ys, [rows, nOut]),
+          tensor(dys, [rows, nOut]),
+          'relu',
+          { dx: true, dw: true, db: true },
+        );
+        return [g.dx!, g.dw!, g.db!].map((t) => t.keep());
+      });
+      const [dx, dw, db] = (await Promise.all(got.map((t) => t.data()))) as Float32Array[];
+      const ref = cpuLinearBackward(xs, ws, ys, dys, { batch: 1, rows, nIn, nOut, act: 'relu' });
+      const what = `rows ${rows}, in ${nIn}, out ${nOut}`;
+      expectClose(dx!, ref.dx!, 1e-5, 1e-5, `${what}: dx`);
+      expectClose(dw!, ref.dw, 1e-5, 1e-5, `${what}: dw`);
+      expectClose(db!, ref.db, 1e-5, 1e-5, `${what}: db`);
+      for (const t of got) t.dispose();
+    }
+  });
+
   it('makes only what is asked for, and refuses a population or a wrong shape', () => {
     const grads = scope(() => {
       const x = tensor(new Float32Array(8), [2, 4]);

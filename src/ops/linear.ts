@@ -93,9 +93,9 @@ export function linearBackward(
   const dx = want.dx ? Tensor.empty(x.shape) : null;
   const dw = want.dw || want.db ? Tensor.empty(w.shape) : null; // db is summed by the dw threads
   const db = want.db ? Tensor.empty([l.nOut]) : null;
-  const inTiles = Math.ceil(l.nIn / WGSL.TILE_COLS);
-  const dwGroups = dw ? Math.ceil(l.nOut / WGSL.TILE_ROWS) * inTiles : 0;
-  const dxGroups = dx ? Math.ceil(l.rows / WGSL.TILE_ROWS) * inTiles : 0;
+  const { tx, colTiles, rowsPerTile } = tiling(l.nIn);
+  const dwGroups = dw ? Math.ceil(l.nOut / rowsPerTile) * colTiles : 0;
+  const dxGroups = dx ? Math.ceil(l.rows / rowsPerTile) * colTiles : 0;
   // an output not made gets a placeholder of its own (never written; writable bindings may not alias)
   const placeholders: Tensor[] = [];
   const orUnused = (t: Tensor | null) => t ?? placeholders[placeholders.push(Tensor.empty([1])) - 1]!;
@@ -116,9 +116,9 @@ export function linearBackward(
       n_out: l.nOut,
       x_batch: 0,
       w_batch: 0,
-      dw_tiles: inTiles,
+      tx,
+      col_tiles: colTiles,
       dw_groups: dwGroups,
-      dx_tiles: inTiles,
       has_db: db ? 1 : 0,
     },
     [dwGroups + dxGroups, 1, 1],
@@ -127,6 +127,16 @@ export function linearBackward(
   for (const t of placeholders) t.dispose();
   if (dw && !want.dw) dw.dispose();
   return { dx, dw: want.dw ? dw : null, db };
+}
+
+/**
+ * The kernel's tiles for n_in columns: tx blocks of BLOCK columns across a tile, the fewest (1, 2, 4 or 8)
+ * that span n_in, and 64 / tx blocks down it.
+ */
+function tiling(nIn: number): { tx: number; colTiles: number; rowsPerTile: number } {
+  let tx = 1;
+  while (tx < 8 && tx * WGSL.BLOCK < nIn) tx *= 2;
+  return { tx, colTiles: Math.ceil(nIn / (tx * WGSL.BLOCK)), rowsPerTile: (WGSL.THREADS / tx) * WGSL.BLOCK };
 }
 
 // ---- float64 CPU reference --------------------------------------------------------------------------
