@@ -25,7 +25,8 @@
 //
 // Small outputs. When M or N is below 8, most of a 32x32 tile would be padding, and the barriers of the
 // tiled kernel cost more than the arithmetic (a population of 500 tiny networks is 500 such products):
-// matmul_small gives each output element one thread that walks K, with no workgroup memory at all.
+// matmul_small gives each output element one thread that walks K, with no workgroup memory at all, and
+// matmul_small4 (on SwiftShader) a 4x4 block of them.
 //
 // (Locals and parameters are never named like a global binding: wgsl_reflect would count them as a use.)
 // From shaders/prelude.wgsl: flat_index.
@@ -158,6 +159,40 @@ fn matmul_small(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
   c[i] = finish(s, e, col);
 }
 
+// matmul_small with a 4x4 block of c a thread, for a CPU adapter (SwiftShader). There every storage load is
+// a gather, lane by lane, and costs far more than a multiply-add: a thread per output loads 2 words per
+// multiply-add, a 4x4 block 8 per 16. The blocks are numbered without gaps (columns fastest, then rows,
+// then batch entries), so every lane of a SIMD group holds one: a tiled kernel's 32x32 tile on an output
+// 5 wide would leave most lanes idle. Each sum runs in order of k, one fma at a time, as in matmul_small,
+// to the bit.
+@compute @workgroup_size(64)
+fn matmul_small4(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) li: u32) {
+  let i = flat_index(wg, nwg, li); // into the blocks of c: (batch, ceil(m / 4), ceil(n / 4))
+  let col_blocks = (p.n + 3u) / 4u;
+  let row_blocks = (p.m + 3u) / 4u;
+  if (i >= p.batch * row_blocks * col_blocks) { return; }
+  let col0 = (i % col_blocks) * 4u;
+  let row0 = ((i / col_blocks) % row_blocks) * 4u;
+  let e = i / (col_blocks * row_blocks);
+  // rows and columns past the edge read the last one (in bounds) and are never stored
+  let r = vec4u(0u, 1u, 2u, 3u);
+  let ra = e * p.a_batch + min(row0 + r, vec4u(p.m - 1u)) * p.a_row;
+  let cb = e * p.b_batch + min(col0 + r, vec4u(p.n - 1u)) * p.b_col;
+  var acc = mat4x4f();
+  var ka = 0u;
+  var kb = 0u;
+  for (var kk = 0u; kk < p.k; kk++) {
+    let x = a_k(ra, ka);
+    let y = b_row(cb, kb);
+    acc = mat4x4f(fma(vec4f(x.x), y, acc[0]), fma(vec4f(x.y), y, acc[1]), fma(vec4f(x.z), y, acc[2]),
+                  fma(vec4f(x.w), y, acc[3]));
+    ka += p.a_col;
+    kb += p.b_row;
+  }
+  store_block(e, row0, col0, acc);
+}
+
 // Register blocking without workgroup memory, for CPU implementations of WebGPU (SwiftShader). Each
 // thread owns a 16x8 block of c, as eight 4x4 blocks held in mat4x4f accumulators, and reads op(a) and
 // op(b) straight from the buffers: no workgroup memory and no barriers. On a CPU a barrier means switching
@@ -271,22 +306,33 @@ fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
 
 // Writes the parts of a 4x4 block (column r = row r) of batch entry z that lie inside c. Every index into
 // the block is a constant: on SwiftShader a loop variable indexing a local matrix reads it back through
-// memory, lane by lane (this epilogue in loops took a third of a VAE step's products).
+// memory, lane by lane (this epilogue in loops took a third of a VAE step's products). The bias of the
+// block's 4 columns is read once (finish() reads it per element).
 fn store_block(z: u32, row0: u32, col0: u32, blk: mat4x4f) {
-  store_row4(z, row0, col0, blk[0]);
-  store_row4(z, row0 + 1u, col0, blk[1]);
-  store_row4(z, row0 + 2u, col0, blk[2]);
-  store_row4(z, row0 + 3u, col0, blk[3]);
+  var bv = vec4f(0.0);
+  if (p.has_bias != 0u) {
+    let at = z * p.bias_batch + min(col0 + vec4u(0u, 1u, 2u, 3u), vec4u(p.n - 1u));
+    bv = vec4f(bias[at.x], bias[at.y], bias[at.z], bias[at.w]);
+  }
+  store_row4(z, row0, col0, blk[0], bv);
+  store_row4(z, row0 + 1u, col0, blk[1], bv);
+  store_row4(z, row0 + 2u, col0, blk[2], bv);
+  store_row4(z, row0 + 3u, col0, blk[3], bv);
 }
 
-// Writes v to c[row, col0..col0 + 3] of batch entry z, the columns inside c.
-fn store_row4(z: u32, row: u32, col0: u32, v: vec4f) {
+// Writes v (plus the bias bv, then the activation: finish()'s steps, to the bit) to c[row, col0..col0 + 3]
+// of batch entry z, the columns inside c.
+fn store_row4(z: u32, row: u32, col0: u32, v: vec4f, bv: vec4f) {
   if (row >= p.m) { return; }
+  var r = v;
+  if (p.has_bias != 0u) { r += bv; }
+  if (p.act == ACT_RELU) { r = max(r, vec4f(0.0)); }
+  if (p.act == ACT_SIGMOID) { r = 1.0 / (1.0 + exp(-r)); }
   let at = z * p.m * p.n + row * p.n + col0;
-  if (col0 < p.n) { c[at] = finish(v.x, z, col0); }
-  if (col0 + 1u < p.n) { c[at + 1u] = finish(v.y, z, col0 + 1u); }
-  if (col0 + 2u < p.n) { c[at + 2u] = finish(v.z, z, col0 + 2u); }
-  if (col0 + 3u < p.n) { c[at + 3u] = finish(v.w, z, col0 + 3u); }
+  if (col0 < p.n) { c[at] = r.x; }
+  if (col0 + 1u < p.n) { c[at + 1u] = r.y; }
+  if (col0 + 2u < p.n) { c[at + 2u] = r.z; }
+  if (col0 + 3u < p.n) { c[at + 3u] = r.w; }
 }
 
 // matmul_regs with 4x4 outputs a thread (one mat4x4f accumulator) on 8x8 threads: a 32x32 tile of c. The

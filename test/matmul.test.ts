@@ -64,7 +64,7 @@ describe('matmul CPU reference', () => {
 // Each of the kernels is held to the reference on every shape (vec4, forced, runs where its operands fit:
 // K and N multiples of 4, no transpose, and regs elsewhere); the automatic choice is used by the backward
 // tests below.
-for (const kernel of ['tiled', 'regs', 'vec4', 'regs4', 'small'] as const)
+for (const kernel of ['tiled', 'regs', 'vec4', 'regs4', 'small', 'small4'] as const)
   describe(`matmul forward (${kernel} kernel)`, () => {
     beforeAll(() => useMatmulKernel(kernel));
     afterAll(() => useMatmulKernel(null));
@@ -202,6 +202,64 @@ describe('matmul vec4 path', () => {
   });
 });
 
+describe('matmul small4 kernel', () => {
+  afterAll(() => useMatmulKernel(null));
+  // Its sums run in order of k, one fma at a time, as matmul_small's: the same bits, whichever transposes
+  // and batch layout, and with linear()'s bias and activations (the population products of the Iris zoos
+  // and of the enhanced VAE's function-space term: 64 networks of 4-5-3 on 100 rows).
+  const products: [number[], number[], boolean, boolean][] = [
+    [[64, 3, 100], [64, 100, 5], false, false],
+    [[64, 100, 5], [100, 4], true, false],
+    [[7, 1, 9], [7, 9, 13], false, false],
+    [[2, 6, 3], [2, 3], false, true],
+  ];
+  // [x, w (out, in) or (G, out, in), bias]
+  const layers: [number[], number[], number[]][] = [
+    [[100, 4], [64, 5, 4], [64, 1, 5]],
+    [[64, 100, 5], [64, 3, 5], [64, 1, 3]],
+    [[9, 6], [3, 6], [3]],
+  ];
+  const values = (shape: number[], seed: number) =>
+    tensor(cpuRng(seed).uniform(shape.reduce((p, d) => p * d, 1), -1, 1), shape);
+  const withKernel = async (kernel: 'small' | 'small4' | null, f: () => Tensor) => {
+    useMatmulKernel(kernel);
+    let out: Tensor | null = null;
+    const trace = await gpu().trace(() => {
+      out = f();
+    });
+    const v = Array.from(await out!.data());
+    out!.dispose();
+    return { v, entries: trace.map((t) => t.entry) };
+  };
+  const expectSameBits = async (name: string, f: () => Tensor) => {
+    const small = await withKernel('small', f);
+    const small4 = await withKernel('small4', f);
+    expect(small4.entries, name).toEqual(['matmul_small4']);
+    expect(small4.v, name).toEqual(small.v);
+    const auto = await withKernel(null, f);
+    expect(auto.entries, name).toEqual([gpu().adapter.fallback ? 'matmul_small4' : 'matmul_small']);
+  };
+
+  it('gives matmul_small\'s products to the bit, and is the automatic choice for them on a CPU adapter', async () => {
+    for (const [i, [aShape, bShape, tA, tB]] of products.entries()) {
+      const a = values(aShape, 300 + i);
+      const b = values(bShape, 310 + i);
+      await expectSameBits(`(${aShape}) @ (${bShape}) transA=${tA} transB=${tB}`, () => matmul(a, b, tA, tB));
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('and its layers with a bias and each activation', async () => {
+    for (const [i, [xs, ws, bs]] of layers.entries()) {
+      const [x, w, bias] = [values(xs, 320 + i), values(ws, 330 + i), values(bs, 340 + i)];
+      for (const act of ['none', 'relu', 'sigmoid'] as const)
+        await expectSameBits(`x (${xs}), w (${ws}), bias (${bs}), ${act}`, () => linear(x, w, bias, act));
+      for (const t of [x, w, bias]) t.dispose();
+    }
+  });
+});
+
 describe('matmul backward', () => {
   // Small shapes (finite differences cost one CPU matmul per input element), still crossing 32-row
   // tiles (M = 65) and several 16-deep K slices (K = 33).
@@ -269,7 +327,7 @@ function cpuLinear(
 
 // linear() fuses the bias and the activation into the matmul's store: every kernel, every activation,
 // a bias shared by all rows and a bias per population member (GroupedLinear), forward and backward.
-for (const kernel of ['tiled', 'regs', 'regs4', 'small'] as const)
+for (const kernel of ['tiled', 'regs', 'regs4', 'small', 'small4'] as const)
   describe(`linear, fused bias and activation (${kernel} kernel)`, () => {
     beforeAll(() => useMatmulKernel(kernel));
     afterAll(() => useMatmulKernel(null));
