@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { irisSplit } from '../src/data/iris.js';
 import { canonicalizeM2, m2Logits, trainZoo, vectorAccuracy, vectorLength, ZOO_SETS } from '../src/models/zoo.js';
+import { gpu } from '../src/gpu/index.js';
 import { zeros } from '../src/tensor/index.js';
 import { checkOp } from './gradcheck.js';
 import { cpuRng, expectClose, setupGpu } from './helpers.js';
@@ -40,6 +41,19 @@ describe('Iris model zoo', () => {
     expect(Array.from(b.vectors)).not.toEqual(Array.from(a.vectors));
     const alone = await trainZoo(real, split, { models: 1, firstModel: 1, epochs: 2, seed: 7 });
     expectClose(alone.vectors, b.vectors.subarray(15, 30), 1e-5, 1e-6, 'model 1 of seed 7');
+  });
+
+  it("leaves no GPU buffer behind (its optimizer's gradient arena included)", async () => {
+    for (const set of [real, real2]) {
+      await trainZoo(set, split, { models: 4, epochs: 1 }); // the pool's first buffers
+      await gpu().sync();
+      const before = gpu().pool.getStats();
+      for (let i = 0; i < 3; i++) await trainZoo(set, split, { models: 4, epochs: 1 });
+      await gpu().sync();
+      const after = gpu().pool.getStats();
+      expect(after.liveBuffers, set.name).toBe(before.liveBuffers);
+      expect(after.liveBytes, set.name).toBe(before.liveBytes);
+    }
   });
 
   it('scrambled labels give chance-level networks', async () => {

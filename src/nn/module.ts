@@ -146,7 +146,10 @@ export abstract class Module {
   }
 
   dispose(): void {
-    for (const p of this.ownParams.values()) p.dispose();
+    for (const p of this.ownParams.values()) {
+      p.grad?.dispose(); // an optimizer's gradient view keeps its arena's buffer alive
+      p.dispose();
+    }
     for (const b of this.ownBuffers.values()) b.dispose();
     for (const c of this.children.values()) c.dispose();
   }
