@@ -37,6 +37,7 @@ export {
   numel,
   ones,
   philox4x32,
+  rankConstant,
   Rng,
   record,
   reducedShape,

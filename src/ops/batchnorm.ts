@@ -169,7 +169,7 @@ function statistics(x: Tensor, s: Setup, needGrad: boolean): { mean: Tensor; var
   );
   if (s.running) {
     gpu().dispatch(
-      { shader: 'batchnorm', entry: 'update_running', constants: rankConstants(s.pl) },
+      { shader: 'batchnorm', entry: 'update_running' },
       { mean_in: mean.ref, var_in: vari.ref, run_mean: s.running.mean.ref, run_var: s.running.var.ref },
       u,
       groups1d(pl.nOut),

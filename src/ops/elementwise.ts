@@ -7,6 +7,7 @@ import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import {
   broadcastShapes,
   collapseDims,
+  rankConstant,
   fmtShape,
   groups1d,
   record,
@@ -110,9 +111,8 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): 
       sa: pad(c.strides[0]!),
       sb: pad(c.strides[1]!),
     };
-    const rank = c.shape.length <= 4 ? c.shape.length : 0; // shaders/elementwise.wgsl's RANK: 0 loops
     gpu().dispatch(
-      { ...spec, entry: 'binary', constants: { OP: BINARY[op], RANK: rank } },
+      { ...spec, entry: 'binary', constants: { OP: BINARY[op], RANK: rankConstant(c.shape) } },
       buffers,
       u,
       groups1d(n),

@@ -6,6 +6,7 @@ import { gpu } from '../gpu/index.js';
 import {
   broadcastShapes,
   collapseDims,
+  rankConstant,
   fill,
   fmtShape,
   groups1d,
@@ -36,8 +37,7 @@ function copyStrided(
   const n = numel(shape);
   const c = collapseDims(shape, [src.stride, dst.stride]); // fewer dims, fewer divisions per element
   gpu().dispatch(
-    // shaders/shape.wgsl's RANK: straight-line index arithmetic up to 4 dims, 0 (a loop) above
-    { shader: 'shape', entry: 'copy_strided', constants: { RANK: c.shape.length <= 4 ? c.shape.length : 0 } },
+    { shader: 'shape', entry: 'copy_strided', constants: { RANK: rankConstant(c.shape) } },
     { x: x.ref, out: out.ref },
     {
       n,

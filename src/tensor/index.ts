@@ -1,6 +1,6 @@
 export { assign, copyOf, fill, fillInPlace, full, ones, scalar, tensor, zeros } from './create.js';
 export { defaultRng, manualSeed, philox4x32, referenceValue, Rng } from './rng.js';
-export { broadcastShapes, collapseDims, normAxes, reducedShape } from './shapes.js';
+export { broadcastShapes, collapseDims, normAxes, rankConstant, reducedShape } from './shapes.js';
 export {
   accumulate,
   backward,

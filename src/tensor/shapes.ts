@@ -44,6 +44,15 @@ export function reducedShape(shape: Shape, axes: number[], keepDims: boolean): n
  * (scalar code on a CPU-emulated GPU), so fewer dims are cheaper: the gauge fixing's (8, 16, 800) / (8, 16, 1)
  * becomes (128, 800) / (128, 1).
  */
+/**
+ * The RANK pipeline constant of the strided kernels (shaders/elementwise.wgsl's binary, shaders/shape.wgsl's
+ * copy_strided) for a collapsed shape: its rank, in straight-line index arithmetic, up to 4 dims; 0 (a loop
+ * over the uniform's rank) above.
+ */
+export function rankConstant(shape: Shape): number {
+  return shape.length <= 4 ? shape.length : 0;
+}
+
 export function collapseDims(
   shape: Shape,
   strides: readonly (readonly number[])[],
