@@ -94,6 +94,39 @@ export function capturedVaeStepCase(batch = 32): Case {
   });
 }
 
+/**
+ * A case whose iteration is `k` of `base`'s, their results read back together at the end: a training loop
+ * reads its losses once an epoch (src/models/train.ts), not after every step. Both sides run the same k
+ * steps; the ms column is per k steps.
+ */
+export function stepsPerReadback(base: Case, k: number): Case {
+  const chunked = (impl: Impl): Impl => ({
+    ...impl,
+    start() {
+      const waits = Array.from({ length: k }, () => impl.start());
+      return async () => {
+        await Promise.all(waits.map((w) => w()));
+      };
+    },
+  });
+  return {
+    ...base,
+    op: `${base.op}, ${k} a readback`,
+    perSecond: false, // the report's steps/s line reads one step an iteration
+    notes: [
+      ...(base.notes ?? []),
+      `${k} a readback: ${k} steps issued back to back and their losses read back together (ms per ${k} steps)`,
+    ],
+    async ours() {
+      return chunked(await base.ours());
+    },
+    async tf(tf, backend) {
+      const impl = await base.tf(tf, backend);
+      return impl && chunked(impl);
+    },
+  };
+}
+
 export function capturedHypernetStepCase(B: number, n: number): Case {
   const HW = 28;
   const z = randomArray(B * MNIST_HYPERNET.noise, 61, -1, 1); // the plain row's inputs

@@ -5,7 +5,7 @@ import type { Case } from './case.js';
 import { adamCase, crossEntropyCase, matmulCase } from './cases.js';
 import { CONV_LAYERS, convCase, convMissing } from './cases-conv.js';
 import { addTorchPeer, hypernetStepCase } from './cases-hypernet.js';
-import { capturedHypernetStepCase, capturedVaeStepCase } from './cases-capture.js';
+import { capturedHypernetStepCase, capturedVaeStepCase, stepsPerReadback } from './cases-capture.js';
 import { vaeStepCase } from './cases-train.js';
 import { candidateMatmul, CANDIDATE } from './matmul-variants.js';
 import { matmul, type MatmulKernel, useMatmulKernel } from '../src/ops/index.js';
@@ -59,7 +59,7 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
     );
   }
   cases.push(crossEntropyCase(1024, 10, false), crossEntropyCase(1024, 10, true), adamCase(633_640), vaeStepCase(32));
-  cases.push(capturedVaeStepCase(32));
+  cases.push(capturedVaeStepCase(32), stepsPerReadback(capturedVaeStepCase(32), 10));
   const missing = convMissing();
   if (missing) skipped.push(`conv2d cases skipped: ${missing}`);
   else {
