@@ -215,12 +215,27 @@ describe('matmul small4 kernel', () => {
   ];
   // [x, w (out, in) or (G, out, in), bias]
   const layers: [number[], number[], number[]][] = [
-    [[100, 4], [64, 5, 4], [64, 1, 5]],
-    [[64, 100, 5], [64, 3, 5], [64, 1, 3]],
+    [
+      [100, 4],
+      [64, 5, 4],
+      [64, 1, 5],
+    ],
+    [
+      [64, 100, 5],
+      [64, 3, 5],
+      [64, 1, 3],
+    ],
     [[9, 6], [3, 6], [3]],
   ];
   const values = (shape: number[], seed: number) =>
-    tensor(cpuRng(seed).uniform(shape.reduce((p, d) => p * d, 1), -1, 1), shape);
+    tensor(
+      cpuRng(seed).uniform(
+        shape.reduce((p, d) => p * d, 1),
+        -1,
+        1,
+      ),
+      shape,
+    );
   const withKernel = async (kernel: 'small' | 'small4' | null, f: () => Tensor) => {
     useMatmulKernel(kernel);
     let out: Tensor | null = null;
@@ -240,7 +255,7 @@ describe('matmul small4 kernel', () => {
     expect(auto.entries, name).toEqual([gpu().adapter.fallback ? 'matmul_small4' : 'matmul_small']);
   };
 
-  it('gives matmul_small\'s products to the bit, and is the automatic choice for them on a CPU adapter', async () => {
+  it("gives matmul_small's products to the bit, and is the automatic choice for them on a CPU adapter", async () => {
     for (const [i, [aShape, bShape, tA, tB]] of products.entries()) {
       const a = values(aShape, 300 + i);
       const b = values(bShape, 310 + i);
