@@ -275,6 +275,40 @@ describe('matmul small4 kernel', () => {
   });
 });
 
+describe('matmul register kernels', () => {
+  afterAll(() => useMatmulKernel(null));
+  // The automatic choice moves products between regs, vec4 and regs4 by shape (thin ones: regs4); they
+  // must give the same bits, or a model's trajectory would depend on that choice.
+  it('regs, vec4 and regs4 give the same bits; thin products (N <= 32) take regs4 on a CPU adapter', async () => {
+    for (const [i, [m, k, n]] of [
+      [256, 40, 26],
+      [256, 300, 10],
+      [70, 45, 30],
+      [300, 44, 68],
+    ].entries()) {
+      const rng = cpuRng(400 + i);
+      const a = tensor(rng.uniform(m! * k!, -1, 1), [m!, k!]);
+      const b = tensor(rng.uniform(k! * n!, -1, 1), [k!, n!]);
+      const bits: number[][] = [];
+      for (const kernel of ['regs', 'vec4', 'regs4', null] as const) {
+        useMatmulKernel(kernel);
+        let c: Tensor | null = null;
+        const trace = await gpu().trace(() => {
+          c = matmul(a, b);
+        });
+        bits.push(Array.from(await c!.data()));
+        c!.dispose();
+        if (kernel === null && gpu().adapter.fallback) {
+          expect(trace[0]!.entry, `(${m}, ${k}) @ (${k}, ${n})`).toBe(n! <= 32 ? 'matmul_regs4' : 'matmul_vec4');
+        }
+      }
+      for (const other of bits.slice(1)) expect(other, `(${m}, ${k}) @ (${k}, ${n})`).toEqual(bits[0]);
+      a.dispose();
+      b.dispose();
+    }
+  });
+});
+
 describe('matmul backward', () => {
   // Small shapes (finite differences cost one CPU matmul per input element), still crossing 32-row
   // tiles (M = 65) and several 16-deep K slices (K = 33).

@@ -20,6 +20,13 @@ const TILE: Record<'tiled' | 'regs' | 'vec4' | 'regs4', [number, number]> = {
 };
 /** Below this many workgroups of `regs`, its 64x128 tiles are too few to share out: use `regs4`. */
 const REGS_MIN_GROUPS = 4;
+/**
+ * At most this many columns, a `regs` tile (128 wide, 16 threads across) keeps 4 of its threads in a row
+ * busy or fewer: use `regs4` (the same sums, to the bit). Measured on SwiftShader, one kernel each: (256, 40)
+ * @ (40, 26) 0.77 -> 0.45 ms, (256, 300) @ (300, 10) 1.99 -> 1.06, (1024, 784) @ (784, 8) 13.5 -> 7.0; at 60
+ * columns, (256, 800) @ (800, 60), `vec4` is ahead (7.4 against 9.2 ms).
+ */
+const REGS_THIN = 32;
 /** Below this many rows or columns of output, a thread per output beats the tiled kernels (see the WGSL). */
 const SMALL = 8;
 
@@ -55,7 +62,7 @@ function chooseKernel(m: number, k: number, n: number, batch: number, transA: bo
   if (m < SMALL || n < SMALL) return cpu ? 'small4' : 'small';
   if (!cpu) return 'tiled';
   const groups = Math.ceil(m / TILE.regs[0]) * Math.ceil(n / TILE.regs[1]) * batch;
-  if (groups < REGS_MIN_GROUPS) return 'regs4';
+  if (groups < REGS_MIN_GROUPS || n <= REGS_THIN) return 'regs4';
   return vec4 ? 'vec4' : 'regs';
 }
 
