@@ -22,9 +22,9 @@
 // What the block size buys on SwiftShader: a thread's storage loads there are gathers, lane by lane, and
 // cost far more than its fmas; each step of the walk loads 8 entries of dz (8 more of y with an
 // activation) and 8 of x or W for 64 products. The block's entries are only ever named by constant
-// indices (four mat4x4f, Block; column r of one = row r of its 4x4 part): a loop variable indexing a local matrix
-// reads it back through memory, lane by lane. Indices past the edge read the last row or column (in
-// bounds) and are never stored. Sums run in order of the shared dimension, one fma at a time.
+// indices (four mat4x4f in a Block; column r of one = row r of its 4x4 part): a loop variable indexing a
+// local matrix reads it back through memory, lane by lane. Indices past the edge read the last row or
+// column (in bounds) and are never stored. Sums run in order of the shared dimension, one fma at a time.
 //
 // Not here: the forward pass (matmul.wgsl's linear epilogue), a gradient for an x shared by a population
 // (src/ops/linear.ts leaves that case to matmul.ts).

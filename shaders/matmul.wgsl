@@ -306,7 +306,7 @@ fn matmul_regs(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index
 
 // Writes the parts of a 4x4 block (column r = row r) of batch entry z that lie inside c. Every index into
 // the block is a constant: on SwiftShader a loop variable indexing a local matrix reads it back through
-// memory, lane by lane (this epilogue in loops took a third of a VAE step's products). The bias of the
+// memory, lane by lane (this epilogue in loops took a fifth of a VAE step's products). The bias of the
 // block's 4 columns is read once (finish() reads it per element).
 fn store_block(z: u32, row0: u32, col0: u32, blk: mat4x4f) {
   var bv = vec4f(0.0);
