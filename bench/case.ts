@@ -18,6 +18,9 @@ export interface Impl {
   dispose(): void;
 }
 
+/** Case.minRounds of the rows a target compares with one another. */
+export const COMPARED_ROUNDS = 7;
+
 export interface Case {
   op: string;
   shape: string;
@@ -35,6 +38,12 @@ export interface Case {
   bound?: Bound;
   /** Report iterations per second too (training steps). */
   perSecond?: boolean;
+  /**
+   * At least this many rounds (capped by the run's maximum): rows that a target compares with another row
+   * (the convolutions with matmul 1024^3). Their slow TF.js-WebGPU side spends the time budget in 3 rounds,
+   * and a median of 3 moves by a third on this shared machine.
+   */
+  minRounds?: number;
   /** Why a contender is absent or partial, printed under the table. */
   notes?: string[];
   /** Runs the work of our library. Called first: the TF.js sides may use what it sets up. */

@@ -14,7 +14,7 @@
 
 import * as conv from '../src/ops/conv.js';
 import { backward, disposeAll, requireGrad, type Tensor, tensor } from '../src/tensor/index.js';
-import type { Case } from './case.js';
+import { type Case, COMPARED_ROUNDS } from './case.js';
 import { oursImpl, type TfTensor, tfImpl } from './cases.js';
 import { randomArray } from './util.js';
 
@@ -63,6 +63,7 @@ export function convCase(L: Layer, withBackward: boolean, G: number, tfGroups = 
     shape: `${L.name}: x ${xShape.join('x')}, w ${wShape.join('x')}`,
     flops: 2 * macs * products,
     tfFraction: k / G,
+    minRounds: COMPARED_ROUNDS, // a target compares these rows with matmul 1024^3
     notes: [
       k < G
         ? `conv ${L.name}: TF.js ran ${k} of the ${G} groups (a loop of conv2d calls), its time scaled by ${G / k}`

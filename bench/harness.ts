@@ -204,7 +204,7 @@ export async function runCase(env: BenchEnv, c: Case, o: RunOptions): Promise<Ro
     // rounds until the budget is spent
     const runs = new Map<Contender, number[]>([...impls.keys()].map((k) => [k, []]));
     const t0 = performance.now();
-    let min = o.minRounds;
+    let min = Math.max(o.minRounds, Math.min(c.minRounds ?? 0, o.maxRounds));
     for (let r = 0; r < o.maxRounds && (r < min || performance.now() - t0 < o.budgetMs); r++) {
       const roundStart = performance.now();
       for (const [who, impl] of impls) {

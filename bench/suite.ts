@@ -1,7 +1,7 @@
 // The list of cases `npm run bench` runs, and the options both entry points (Node and the browser page)
 // share.
 
-import type { Case } from './case.js';
+import { type Case, COMPARED_ROUNDS } from './case.js';
 import { adamCase, crossEntropyCase, matmulCase } from './cases.js';
 import { CONV_LAYERS, convCase, convMissing } from './cases-conv.js';
 import { addTorchPeer, hypernetStepCase } from './cases-hypernet.js';
@@ -42,7 +42,7 @@ export function suite(o: SuiteOptions): { cases: Case[]; skipped: string[] } {
   const cases: Case[] = [
     matmulCase(256, 256, 256),
     matmulCase(512, 512, 512),
-    matmulCase(1024, 1024, 1024),
+    { ...matmulCase(1024, 1024, 1024), minRounds: COMPARED_ROUNDS },
     matmulCase(32, 300, 855),
     matmulCase(1024, 784, 8),
     matmulCase(16, 4, 3, 500),
