@@ -17,6 +17,7 @@ struct Adam {
   weight_decay: f32,
   step_size: f32,   // lr / (1 - beta1^t)
   bc2_sqrt: f32,    // sqrt(1 - beta2^t)
+  threads: u32,     // invocations: each steps elements i, i + threads, ... (optimizerThreads)
 }
 
 @group(0) @binding(0) var<uniform> ap: Adam;
@@ -27,14 +28,20 @@ struct Adam {
 
 @compute @workgroup_size(64)
 fn adam(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i >= ap.n) { return; }
-  let g = grad[i] + ap.weight_decay * param[i];          // L2 added to the gradient, as torch.optim.Adam
-  let mi = ap.beta1 * m[i] + ap.one_minus_beta1 * g;
-  let vi = ap.beta2 * v[i] + ap.one_minus_beta2 * g * g;
-  m[i] = mi;
-  v[i] = vi;
-  param[i] = param[i] - ap.step_size * mi / (sqrt(vi) / ap.bc2_sqrt + ap.eps);
+  var i = flat_index(wg, nwg, li);
+  if (i >= ap.threads) { return; } // threads <= n
+  loop { // elements i, i + threads, ...
+    let g = grad[i] + ap.weight_decay * param[i];          // L2 added to the gradient, as torch.optim.Adam
+    let mi = ap.beta1 * m[i] + ap.one_minus_beta1 * g;
+    let vi = ap.beta2 * v[i] + ap.one_minus_beta2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = param[i] - ap.step_size * mi / (sqrt(vi) / ap.bc2_sqrt + ap.eps);
+    continuing {
+      i += ap.threads;
+      break if i >= ap.n;
+    }
+  }
 }
 
 struct Sgd {
@@ -45,6 +52,7 @@ struct Sgd {
   weight_decay: f32,
   first: u32,       // 1 on the first step: the momentum buffer starts as the gradient
   nesterov: u32,
+  threads: u32,
 }
 
 @group(0) @binding(5) var<uniform> sp: Sgd;
@@ -52,14 +60,20 @@ struct Sgd {
 
 @compute @workgroup_size(64)
 fn sgd(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i >= sp.n) { return; }
-  var d = grad[i] + sp.weight_decay * param[i];
-  if (sp.momentum != 0.0) {
-    var b = d;
-    if (sp.first == 0u) { b = sp.momentum * buf[i] + sp.one_minus_dampening * d; }
-    buf[i] = b;
-    d = select(b, d + sp.momentum * b, sp.nesterov == 1u);
+  var i = flat_index(wg, nwg, li);
+  if (i >= sp.threads) { return; } // threads <= n
+  loop { // elements i, i + threads, ...
+    var d = grad[i] + sp.weight_decay * param[i];
+    if (sp.momentum != 0.0) {
+      var b = d;
+      if (sp.first == 0u) { b = sp.momentum * buf[i] + sp.one_minus_dampening * d; }
+      buf[i] = b;
+      d = select(b, d + sp.momentum * b, sp.nesterov == 1u);
+    }
+    param[i] = param[i] - sp.lr * d;
+    continuing {
+      i += sp.threads;
+      break if i >= sp.n;
+    }
   }
-  param[i] = param[i] - sp.lr * d;
 }

@@ -3,8 +3,11 @@
 // their start (the parameters themselves are dominated by their starting values, which hides an error in the
 // update), each to 1e-6 relative, elementwise. f32 arithmetic of the constants on the GPU made v 6.4e-6
 // relatively too large at beta2 = 0.999 and 1.7e-5 at 0.9999.
+// And: the updates' invocations each step values i, i + threads, ... (fewer on a CPU adapter); every
+// thread count gives the bits of one invocation a value, for Adam and SGD.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam } from '../src/optim/index.js';
+import { Adam, SGD } from '../src/optim/index.js';
+import { useOptimizerThreads } from '../src/optim/optimizers.js';
 import { assign, requireGrad, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/adam_torch.json';
 import { setupGpu } from './helpers.js';
@@ -90,6 +93,54 @@ describe('fused Adam against float64 PyTorch', () => {
       expect(err.m, line).toBeLessThan(RTOL);
       expect(err.v, line).toBeLessThan(RTOL);
       expect(err.displacement, line).toBeLessThan(RTOL);
+    });
+  }
+});
+
+describe('optimizer updates: any number of invocations, the same bits', () => {
+  const n = 1000; // 2 parameters of 600 and 400 values: the arena pads each, so its size is not a multiple of 64
+  const optimizers: [string, (p: ReturnType<typeof tensor>[]) => Adam | SGD][] = [
+    ['Adam', (p) => new Adam(p, { lr: 0.01, weightDecay: 1e-3 })],
+    ['SGD with Nesterov momentum', (p) => new SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-3 })],
+  ];
+  async function run(make: (p: ReturnType<typeof tensor>[]) => Adam | SGD, threads: number): Promise<Float32Array[]> {
+    useOptimizerThreads(threads);
+    const params = [600, 400].map((size, k) => {
+      const t = tensor(
+        Float32Array.from({ length: size }, (_, i) => Math.sin(i + k)),
+        [size],
+      );
+      requireGrad(t);
+      return t;
+    });
+    const opt = make(params);
+    try {
+      const arena = opt.arena;
+      for (let step = 0; step < 3; step++) {
+        assign(
+          arena.grads,
+          Float32Array.from({ length: arena.size }, (_, i) => Math.cos(i * (step + 1))),
+        );
+        opt.step();
+      }
+      return (await Promise.all(params.map((p) => p.data()))) as Float32Array[];
+    } finally {
+      useOptimizerThreads(null);
+      opt.dispose();
+      for (const p of params) p.dispose();
+    }
+  }
+  for (const [name, make] of optimizers) {
+    it(`${name}: 1, 7, 64 and 100 invocations give the bits of one a value`, async () => {
+      const want = await run(make, n * 2); // capped at the arena's size: one invocation a value
+      for (const threads of [1, 7, 64, 100]) {
+        const got = await run(make, threads);
+        for (let k = 0; k < want.length; k++) {
+          const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+          expect(bits(got[k]!), `${threads} invocations, parameter ${k}`).toEqual(bits(want[k]!));
+        }
+        expect(got[0]![0], 'the parameters moved').not.toBe(Math.fround(Math.sin(0)));
+      }
     });
   }
 });
