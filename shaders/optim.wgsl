@@ -17,7 +17,7 @@ struct Adam {
   weight_decay: f32,
   step_size: f32,   // lr / (1 - beta1^t)
   bc2_sqrt: f32,    // sqrt(1 - beta2^t)
-  threads: u32,     // invocations: each steps elements i, i + threads, ... (optimizerThreads)
+  threads: u32,     // invocations: each steps elements i, i + threads, ... (src/gpu/groups.ts strideThreads)
 }
 
 @group(0) @binding(0) var<uniform> ap: Adam;

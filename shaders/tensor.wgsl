@@ -1,9 +1,11 @@
 // The kernels the tensor layer itself needs: fill a tensor with one value, and add a gradient into an
-// accumulator in place. Both are 1-D jobs (flat_index, shaders/prelude.wgsl).
+// accumulator in place. Both are 1-D jobs (flat_index, shaders/prelude.wgsl) whose invocations each step
+// values i, i + threads, ... (threads <= n; src/gpu/groups.ts strideThreads).
 
 struct Fill {
   n: u32,
   bits: u32, // the value's bit pattern (an f32 or an i32)
+  threads: u32,
 }
 
 @group(0) @binding(0) var<uniform> fp: Fill;
@@ -12,12 +14,20 @@ struct Fill {
 @compute @workgroup_size(64)
 fn fill(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i < fp.n) { out[i] = fp.bits; }
+  var i = flat_index(wg, nwg, li);
+  if (i >= fp.threads) { return; }
+  loop {
+    out[i] = fp.bits;
+    continuing {
+      i += fp.threads;
+      break if i >= fp.n;
+    }
+  }
 }
 
 struct Acc {
   n: u32,
+  threads: u32,
 }
 
 @group(0) @binding(2) var<uniform> ap: Acc;
@@ -28,6 +38,13 @@ struct Acc {
 @compute @workgroup_size(64)
 fn accumulate(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i < ap.n) { acc[i] = acc[i] + g[i]; }
+  var i = flat_index(wg, nwg, li);
+  if (i >= ap.threads) { return; }
+  loop {
+    acc[i] = acc[i] + g[i];
+    continuing {
+      i += ap.threads;
+      break if i >= ap.n;
+    }
+  }
 }

@@ -4,10 +4,11 @@
 // update), each to 1e-6 relative, elementwise. f32 arithmetic of the constants on the GPU made v 6.4e-6
 // relatively too large at beta2 = 0.999 and 1.7e-5 at 0.9999.
 // And: the updates' invocations each step values i, i + threads, ... (fewer on a CPU adapter); every
-// thread count gives the bits of one invocation a value, for Adam and SGD.
+// thread count gives the bits of one invocation a value, for Adam and SGD (fill and
+// accumulate: test/tensor.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Adam, SGD } from '../src/optim/index.js';
-import { useOptimizerThreads } from '../src/optim/optimizers.js';
+import { useStrideThreads } from '../src/gpu/index.js';
 import { assign, requireGrad, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/adam_torch.json';
 import { setupGpu } from './helpers.js';
@@ -104,7 +105,7 @@ describe('optimizer updates: any number of invocations, the same bits', () => {
     ['SGD with Nesterov momentum', (p) => new SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-3 })],
   ];
   async function run(make: (p: ReturnType<typeof tensor>[]) => Adam | SGD, threads: number): Promise<Float32Array[]> {
-    useOptimizerThreads(threads);
+    useStrideThreads(threads);
     const params = [600, 400].map((size, k) => {
       const t = tensor(
         Float32Array.from({ length: size }, (_, i) => Math.sin(i + k)),
@@ -125,7 +126,7 @@ describe('optimizer updates: any number of invocations, the same bits', () => {
       }
       return (await Promise.all(params.map((p) => p.data()))) as Float32Array[];
     } finally {
-      useOptimizerThreads(null);
+      useStrideThreads(null);
       opt.dispose();
       for (const p of params) p.dispose();
     }

@@ -1,6 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gpu } from '../src/gpu/index.js';
-import { fill, philox4x32, referenceValue, Rng, scope, tensor, type Tensor, zeros } from '../src/tensor/index.js';
+import { gpu, useStrideThreads } from '../src/gpu/index.js';
+import {
+  accumulate,
+  fill,
+  fillInPlace,
+  philox4x32,
+  referenceValue,
+  Rng,
+  scope,
+  tensor,
+  type Tensor,
+  zeros,
+} from '../src/tensor/index.js';
 import { expectClose, setupGpu } from './helpers.js';
 
 beforeAll(setupGpu);
@@ -90,4 +101,32 @@ describe('Philox RNG', () => {
     expect(Math.abs(sd - 2)).toBeLessThan(0.05);
     t.dispose();
   });
+});
+
+// fill and accumulate step values i, i + threads, ... (fewer invocations on a CPU adapter: src/gpu/groups.ts)
+describe('fill and accumulate: any number of invocations, every value once', () => {
+  for (const threads of [1, 7, 64, 100, 1000]) {
+    it(`${threads} invocations over 1,000 values`, async () => {
+      useStrideThreads(threads);
+      const a = tensor(
+        Float32Array.from({ length: 1000 }, (_, i) => i),
+        [1000],
+      );
+      const g = tensor(
+        Float32Array.from({ length: 1000 }, (_, i) => 0.5 * i),
+        [1000],
+      );
+      const f = tensor(new Float32Array(1003).fill(-1), [1003]);
+      try {
+        accumulate(a, g); // twice: a value stepped twice or missed would show
+        accumulate(a, g);
+        fillInPlace(f, 2.5);
+        expect(Array.from(await a.data())).toEqual(Array.from({ length: 1000 }, (_, i) => 2 * i));
+        expect(new Set(await f.data())).toEqual(new Set([2.5]));
+      } finally {
+        useStrideThreads(null);
+        for (const t of [a, g, f]) t.dispose();
+      }
+    });
+  }
 });

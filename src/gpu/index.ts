@@ -24,7 +24,7 @@ export {
 export { type AdapterReport, type GpuOptions, type GpuSettings, gpuSettings, type PollMode } from './device.js';
 export type { AdapterChoice } from './node.js';
 export type { KernelSpec } from './kernels.js';
-export { groups1d } from './groups.js';
+export { groups1d, strideThreads, useStrideThreads } from './groups.js';
 export { bucketSize, type PoolStats } from './pool.js';
 
 let current: Gpu | null = null;

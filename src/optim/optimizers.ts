@@ -2,7 +2,7 @@
 // Hyper-parameters may change between steps (a schedule sets `lr`). PyTorch's defaults and formulas.
 // Unlike PyTorch, a parameter that got no gradient this step still steps, with a zero gradient.
 
-import { gpu } from '../gpu/index.js';
+import { gpu, strideThreads } from '../gpu/index.js';
 import { assign, groups1d, type Tensor } from '../tensor/index.js';
 import { ParamArena } from './arena.js';
 
@@ -11,24 +11,6 @@ export interface Optimizer {
   step(): void;
   zeroGrad(): void;
   dispose(): void;
-}
-
-/**
- * Invocations of an update over n values, each stepping values i, i + threads, ...: one a value on a GPU;
- * on a CPU adapter (SwiftShader) at most CPU_THREADS, as every workgroup and invocation there has a fixed
- * cost (an Adam step over the hypernetwork's 633,640 values, GPU time: 7.5 ms with one a value, 3.9-4.1 ms with
- * 4,096, 3.5-4.4 with 256 or 1,024; 4,096 keeps 64 workgroups for a CPU with many cores).
- */
-export function optimizerThreads(n: number): number {
-  return Math.min(n, forcedThreads ?? (gpu().adapter.fallback ? CPU_THREADS : n));
-}
-
-const CPU_THREADS = 4096;
-let forcedThreads: number | null = null;
-
-/** Forces the invocations of the optimizer updates (tests, benchmarks; the results do not change); null restores the adapter's. */
-export function useOptimizerThreads(threads: number | null): void {
-  forcedThreads = threads;
 }
 
 export interface AdamOptions {
@@ -63,6 +45,7 @@ export class Adam implements Optimizer {
     this.t++;
     const [b1, b2] = this.betas;
     const n = this.arena.size;
+    const threads = strideThreads(n, gpu().adapter.fallback);
     gpu().dispatch(
       { shader: 'optim', entry: 'adam' },
       { param: this.arena.params.ref, grad: this.arena.grads.ref, m: this.m.ref, v: this.v.ref },
@@ -77,9 +60,9 @@ export class Adam implements Optimizer {
         weight_decay: this.weightDecay,
         step_size: this.lr / (1 - b1 ** this.t),
         bc2_sqrt: Math.sqrt(1 - b2 ** this.t),
-        threads: optimizerThreads(n),
+        threads,
       },
-      groups1d(optimizerThreads(n)),
+      groups1d(threads),
       'adam',
     );
   }
@@ -176,6 +159,7 @@ export class SGD implements Optimizer {
   step(): void {
     this.arena.check();
     const n = this.arena.size;
+    const threads = strideThreads(n, gpu().adapter.fallback);
     gpu().dispatch(
       { shader: 'optim', entry: 'sgd' },
       { param: this.arena.params.ref, grad: this.arena.grads.ref, buf: this.buf.ref },
@@ -187,9 +171,9 @@ export class SGD implements Optimizer {
         weight_decay: this.weightDecay,
         first: this.t === 0 ? 1 : 0,
         nesterov: this.nesterov ? 1 : 0,
-        threads: optimizerThreads(n),
+        threads,
       },
-      groups1d(optimizerThreads(n)),
+      groups1d(threads),
       'sgd',
     );
     this.t++;

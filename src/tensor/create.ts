@@ -1,7 +1,7 @@
 // Making tensors from values: arrays, constants. Random tensors are in rng.ts. Each checks its size against
 // the device's limits before anything is recorded, naming the call and the shape.
 
-import { gpu, groups1d, STORAGE_USAGE } from '../gpu/index.js';
+import { gpu, groups1d, STORAGE_USAGE, strideThreads } from '../gpu/index.js';
 import { checkShape, type DType, fmtShape, numel, type Shape, Tensor } from './tensor.js';
 
 /** Throws, naming `fn` and the shape, if a tensor of this shape is over a limit of the device. */
@@ -85,11 +85,12 @@ export function fillInPlace(t: Tensor, value: number): void {
   if (t.dtype === 'f32') bits.setFloat32(0, value, true);
   else bits.setInt32(0, value, true);
   const n = t.size;
+  const threads = strideThreads(n, gpu().adapter.fallback);
   gpu().dispatch(
     { shader: 'tensor', entry: 'fill' },
     { out: t.ref },
-    { n, bits: bits.getUint32(0, true) },
-    groups1d(n),
+    { n, bits: bits.getUint32(0, true), threads },
+    groups1d(threads),
     'fill',
   );
 }

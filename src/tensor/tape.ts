@@ -6,7 +6,7 @@
 // requiresGrad and no node, e.g. parameters) accumulate into `.grad`, which outlives every scope.
 // Intermediate gradients are disposed as soon as they are used.
 
-import { gpu, groups1d } from '../gpu/index.js';
+import { gpu, groups1d, strideThreads } from '../gpu/index.js';
 import { copyOf, fill } from './create.js';
 import { fmtShape, sameShape, scope, type Tensor } from './tensor.js';
 
@@ -157,11 +157,12 @@ function addInto(prev: Tensor, g: Tensor): Tensor {
 export function accumulate(acc: Tensor, g: Tensor): void {
   if (acc.size !== g.size) throw new Error(`accumulate: ${fmtShape(acc.shape)} += ${fmtShape(g.shape)}`);
   const n = acc.size;
+  const threads = strideThreads(n, gpu().adapter.fallback);
   gpu().dispatch(
     { shader: 'tensor', entry: 'accumulate' },
     { acc: acc.ref, g: g.ref },
-    { n },
-    groups1d(n),
+    { n, threads },
+    groups1d(threads),
     'accumulate',
   );
 }
