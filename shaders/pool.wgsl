@@ -9,9 +9,12 @@
 //   avg_pool_backward   one thread per input cell: sum of dy / count over the windows that hold it
 //   max_pool_tiled_forward, max_pool_tiled_backward
 //                       windows that tile the input exactly (stride = size, no padding, in = out x size:
-//                       the 2x2 pools of the MNIST nets): one thread per output, the window's size a pipeline
-//                       constant (TILE_H, TILE_W) so its loops unroll, and the backward writes the window's
-//                       cells (dy to the max, 0 to the rest) instead of searching for covering windows
+//                       the 2x2 pools of the MNIST nets): a thread per output, or per pixel on a CPU adapter
+//                       (its channels one after the other), the window's size a pipeline constant (TILE_H,
+//                       TILE_W), and the backward writes the window's cells (dy to the max, 0 to the rest)
+//                       instead of searching for covering windows
+//   max_pool_2x2_forward, max_pool_2x2_backward
+//                       the same for 2x2 windows, written out
 //
 // The backward kernels gather (each input cell reads the outputs that cover it) rather than scatter, so
 // overlapping windows (stride < size) need no atomics and no zero-fill, and the sums run in a fixed order.
@@ -31,6 +34,8 @@ struct Pool {
   stride_w: u32,
   pad_top: u32,
   pad_left: u32,
+  run: u32,     // tiled kernels: channels a thread takes (tile_run), and threads a pixel
+  chunks: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Pool;
@@ -162,46 +167,123 @@ fn avg_pool_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) 
 override TILE_H: u32 = 2;
 override TILE_W: u32 = 2;
 
-// The flat position in x of the first cell of output o's window (row-major over (N * out_h, out_w, C), each
-// window's rows TILE_H input rows down: in_h = out_h * TILE_H, in_w = out_w * TILE_W).
-fn tile_first(o: u32) -> u32 {
-  let q = o / p.c;
-  let ch = o - q * p.c;
+// What thread t of a tiled kernel takes: `run` consecutive channels of one output pixel (`chunks` =
+// ceil(c / run) threads a pixel; src/ops/pool.ts tileRun), so that the pixel's window is found once for all of
+// them (integer division is slow on a CPU adapter). x: the flat position in x of the window's first cell,
+// channel 0 (each window's rows TILE_H input rows down: in_h = out_h * TILE_H, in_w = out_w * TILE_W); y: the
+// output's, channel 0; z, w: the first and end channel.
+fn tile_run(t: u32) -> vec4u {
+  let q = t / p.chunks; // output pixel: image * out_h * out_w + row * out_w + column
+  let first = (t - q * p.chunks) * p.run;
   let r = q / p.out_w; // image * out_h + output row
   let ow = q - r * p.out_w;
-  return (r * TILE_H * p.in_w + ow * TILE_W) * p.c + ch;
+  return vec4u((r * TILE_H * p.in_w + ow * TILE_W) * p.c, q * p.c, first, min(first + p.run, p.c));
 }
 
 @compute @workgroup_size(64)
 fn max_pool_tiled_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let o = flat_index(wg, nwg, li);
-  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
-  let first = tile_first(o);
-  var best = x[first];
-  var at = 0u;
-  for (var kh = 0u; kh < TILE_H; kh++) {
-    for (var kw = 0u; kw < TILE_W; kw++) {
-      let v = x[first + (kh * p.in_w + kw) * p.c];
-      if (v > best) { // the first of equal maxima, as max_pool_forward
-        best = v;
-        at = kh * TILE_W + kw;
+  let t = flat_index(wg, nwg, li);
+  if (t >= p.n * p.out_h * p.out_w * p.chunks) { return; }
+  let span = tile_run(t);
+  var ch = span.z;
+  loop { // span.z < span.w
+    let first = span.x + ch;
+    var best = x[first];
+    var at = 0u;
+    for (var kh = 0u; kh < TILE_H; kh++) {
+      for (var kw = 0u; kw < TILE_W; kw++) {
+        let v = x[first + (kh * p.in_w + kw) * p.c];
+        let more = v > best; // the first of equal maxima, as max_pool_forward
+        best = select(best, v, more);
+        at = select(at, kh * TILE_W + kw, more);
       }
     }
+    y[span.y + ch] = best;
+    arg[span.y + ch] = i32(at);
+    continuing {
+      ch++;
+      break if ch >= span.w;
+    }
   }
-  y[o] = best;
-  arg[o] = i32(at);
 }
 
 @compute @workgroup_size(64)
 fn max_pool_tiled_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let o = flat_index(wg, nwg, li);
-  if (o >= p.n * p.out_h * p.out_w * p.c) { return; }
-  let first = tile_first(o);
-  let g = dy[o];
-  let at = u32(arg_in[o]);
-  for (var kh = 0u; kh < TILE_H; kh++) {
-    for (var kw = 0u; kw < TILE_W; kw++) {
-      dx[first + (kh * p.in_w + kw) * p.c] = select(0.0, g, kh * TILE_W + kw == at);
+  let t = flat_index(wg, nwg, li);
+  if (t >= p.n * p.out_h * p.out_w * p.chunks) { return; }
+  let span = tile_run(t);
+  var ch = span.z;
+  loop { // span.z < span.w
+    let first = span.x + ch;
+    let g = dy[span.y + ch];
+    let at = u32(arg_in[span.y + ch]);
+    for (var kh = 0u; kh < TILE_H; kh++) {
+      for (var kw = 0u; kw < TILE_W; kw++) {
+        dx[first + (kh * p.in_w + kw) * p.c] = select(0.0, g, kh * TILE_W + kw == at);
+      }
+    }
+    continuing {
+      ch++;
+      break if ch >= span.w;
+    }
+  }
+}
+
+// The same for 2x2 windows (the MNIST nets' pools), written out: the loops above run their bodies once more
+// than their trip count on SwiftShader, which took half the kernels' time (the hypernetwork's first pool,
+// forward and backward: 6.7-8.1 and 4.2-4.5 ms with the loops, 2.0-2.3 and 1.2-1.3 written out).
+
+@compute @workgroup_size(64)
+fn max_pool_2x2_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let t = flat_index(wg, nwg, li);
+  if (t >= p.n * p.out_h * p.out_w * p.chunks) { return; }
+  let span = tile_run(t);
+  let down = p.in_w * p.c; // a row of x
+  var ch = span.z;
+  loop { // span.z < span.w
+    let first = span.x + ch;
+    let v1 = x[first + p.c];
+    let v2 = x[first + down];
+    let v3 = x[first + down + p.c];
+    // the first of equal maxima, as max_pool_forward
+    var best = x[first];
+    var at = 0u;
+    var more = v1 > best;
+    best = select(best, v1, more);
+    at = select(at, 1u, more);
+    more = v2 > best;
+    best = select(best, v2, more);
+    at = select(at, 2u, more);
+    more = v3 > best;
+    best = select(best, v3, more);
+    at = select(at, 3u, more);
+    y[span.y + ch] = best;
+    arg[span.y + ch] = i32(at);
+    continuing {
+      ch++;
+      break if ch >= span.w;
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn max_pool_2x2_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let t = flat_index(wg, nwg, li);
+  if (t >= p.n * p.out_h * p.out_w * p.chunks) { return; }
+  let span = tile_run(t);
+  let down = p.in_w * p.c;
+  var ch = span.z;
+  loop { // span.z < span.w
+    let first = span.x + ch;
+    let g = dy[span.y + ch];
+    let at = u32(arg_in[span.y + ch]);
+    dx[first] = select(0.0, g, at == 0u);
+    dx[first + p.c] = select(0.0, g, at == 1u);
+    dx[first + down] = select(0.0, g, at == 2u);
+    dx[first + down + p.c] = select(0.0, g, at == 3u);
+    continuing {
+      ch++;
+      break if ch >= span.w;
     }
   }
 }

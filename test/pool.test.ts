@@ -10,6 +10,7 @@ import {
   type Pool2dOptions,
   poolGeometry,
   poolWindowsTile,
+  usePoolRun,
 } from '../src/ops/pool.js';
 import { backward, requireGrad, scope, tensor } from '../src/tensor/index.js';
 import fx from './fixtures/conv_torch.json';
@@ -72,6 +73,36 @@ describe('maxPool2d', () => {
   it('takes the tiled kernels exactly where windows tile the input', () => {
     const tiled = cases.map((c) => poolWindowsTile(poolGeometry(c.shape, c.opts)));
     expect(tiled).toEqual(cases.map((_, k) => k >= cases.length - TILED));
+  });
+
+  it('the tiled kernels give the same for any channels a thread takes (all on a CPU adapter, one on a GPU)', async () => {
+    const shape = [2, 4, 6, 5];
+    for (const opts of [
+      { size: 2, padding: 'VALID' },
+      { size: [2, 3], padding: 'VALID' },
+    ] as Pool2dOptions[]) {
+      const g = poolGeometry(shape, opts);
+      const x = Float64Array.from(Float32Array.from(distinct(7, shape).data)); // f32 values, as the GPU sees them
+      const dy = Float64Array.from(Float32Array.from(cpuRng(8).uniform(g.n * g.outH * g.outW * g.c)));
+      for (const run of [1, 2, 5]) {
+        usePoolRun(run);
+        try {
+          const [y, dx] = scope(() => {
+            const xt = requireGrad(tensor(x, shape));
+            const yt = maxPool2d(xt, opts);
+            backward(yt, tensor(dy, yt.shape));
+            return [yt.keep(), xt.grad!.keep()];
+          });
+          const what = `${opts.size} windows, ${run} channels a thread`;
+          expect(Array.from(await y!.data()), what).toEqual(Array.from(cpuMaxPool2d(x, g).y));
+          expectClose(await dx!.data(), cpuMaxPool2dBackward(x, dy, g), 0, 0, `${what}: dx`);
+          y!.dispose();
+          dx!.dispose();
+        } finally {
+          usePoolRun(null);
+        }
+      }
+    }
   });
 
   it('output shapes follow TensorFlow', () => {

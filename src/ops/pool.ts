@@ -64,7 +64,27 @@ function uniforms(g: PoolGeometry) {
     stride_w: g.strideW,
     pad_top: g.padTop,
     pad_left: g.padLeft,
+    run: 1,
+    chunks: 1,
   };
+}
+
+/**
+ * The channels a thread of the tiled kernels takes: all of a pixel's on a CPU adapter, where a thread per
+ * output spent most of its time finding its window (the hypernetwork's first pool, 200,704 outputs of 32
+ * channels, forward and backward, GPU time: 6.7-8.1 and 4.2-4.5 ms a thread per output, 4.6-5.8 and 3.0-3.7
+ * a thread per pixel, before the 2x2 kernels were written out), one on a GPU.
+ */
+function tileRun(g: PoolGeometry): { run: number; chunks: number } {
+  const run = forcedRun ?? (gpu().adapter.fallback ? g.c : 1);
+  return { run: Math.min(run, g.c), chunks: Math.ceil(g.c / Math.min(run, g.c)) };
+}
+
+let forcedRun: number | null = null;
+
+/** Forces the channels a thread of the tiled max-pool kernels takes (tests); null restores the adapter's. */
+export function usePoolRun(run: number | null): void {
+  forcedRun = run;
 }
 
 function outShape(shape: Shape, g: PoolGeometry): number[] {
@@ -96,24 +116,28 @@ export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = poolGeometry(x.shape, opts, 'maxPool2d');
   const y = Tensor.empty(outShape(x.shape, g));
   const arg = Tensor.empty(y.shape, 'i32');
-  const u = uniforms(g);
   const tiled = poolWindowsTile(g);
-  const constants = tiled ? { TILE_H: g.kH, TILE_W: g.kW } : undefined;
-  const [forward, backward] = tiled
-    ? ['max_pool_tiled_forward', 'max_pool_tiled_backward']
-    : ['max_pool_forward', 'max_pool_backward'];
+  const u = tiled ? { ...uniforms(g), ...tileRun(g) } : uniforms(g);
+  const twoByTwo = tiled && g.kH === 2 && g.kW === 2;
+  const constants = tiled && !twoByTwo ? { TILE_H: g.kH, TILE_W: g.kW } : undefined;
+  const tiledThreads = g.n * g.outH * g.outW * u.chunks;
+  const [forward, backward] = twoByTwo
+    ? ['max_pool_2x2_forward', 'max_pool_2x2_backward']
+    : tiled
+      ? ['max_pool_tiled_forward', 'max_pool_tiled_backward']
+      : ['max_pool_forward', 'max_pool_backward'];
   gpu().dispatch(
     { shader: 'pool', entry: forward, constants },
     { x: x.ref, y: y.ref, arg: arg.ref },
     u,
-    groups1d(y.size),
+    groups1d(tiled ? tiledThreads : y.size),
     forward,
   );
   // d max = dy at the window's argmax; an input that is the max of several windows sums their dy (tiled:
   // a thread per window writes each of its cells once)
   record(y, 'maxPool2d', [x], (dy) => {
     const dx = Tensor.empty(x.shape);
-    const threads = tiled ? y.size : dx.size;
+    const threads = tiled ? tiledThreads : dx.size;
     gpu().dispatch(
       { shader: 'pool', entry: backward, constants },
       { arg_in: arg.ref, dy: dy.ref, dx: dx.ref },
