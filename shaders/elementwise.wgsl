@@ -108,6 +108,7 @@ struct Unary {
   n: u32,
   alpha: f32,
   beta: f32,
+  threads: u32, // invocations: each steps i, i + threads, ... (threads <= n; src/gpu/groups.ts strideThreads)
 }
 
 @group(0) @binding(0) var<uniform> up: Unary;
@@ -116,8 +117,15 @@ struct Unary {
 
 @compute @workgroup_size(64)
 fn unary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i < up.n) { out[i] = unary_op(x[i], up.alpha, up.beta); }
+  var i = flat_index(wg, nwg, li);
+  if (i >= up.threads) { return; }
+  loop {
+    out[i] = unary_op(x[i], up.alpha, up.beta);
+    continuing {
+      i += up.threads;
+      break if i >= up.n;
+    }
+  }
 }
 
 struct Binary {
@@ -125,6 +133,7 @@ struct Binary {
   rank: u32,
   alpha: f32,
   beta: f32,
+  threads: u32,           // as Unary's
   shape: array<vec4u, 2>, // output shape, up to 8 dims (innermost last)
   sa: array<vec4u, 2>,    // strides of a in elements, 0 where a is broadcast
   sb: array<vec4u, 2>,
@@ -136,18 +145,22 @@ struct Binary {
 
 @compute @workgroup_size(64)
 fn binary_flat(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i < bp.n) { out[i] = binary_op(a[i], b[i], bp.alpha, bp.beta); }
+  var i = flat_index(wg, nwg, li);
+  if (i >= bp.threads) { return; }
+  loop {
+    out[i] = binary_op(a[i], b[i], bp.alpha, bp.beta);
+    continuing {
+      i += bp.threads;
+      break if i >= bp.n;
+    }
+  }
 }
 
-@compute @workgroup_size(64)
-fn binary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i >= bp.n) { return; }
+// Output i of a broadcast: its position unravelled over the output shape, read through each side's strides.
+fn binary_at(i: u32) -> f32 {
   if (RANK != 0u) {
     let k = unravel4(i, bp.shape[0], RANK);
-    out[i] = binary_op(a[dot(k, bp.sa[0])], b[dot(k, bp.sb[0])], bp.alpha, bp.beta);
-    return;
+    return binary_op(a[dot(k, bp.sa[0])], b[dot(k, bp.sb[0])], bp.alpha, bp.beta);
   }
   var rest = i;
   var ia = 0u;
@@ -159,5 +172,18 @@ fn binary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     ia += k * bp.sa[d / 4][d % 4];
     ib += k * bp.sb[d / 4][d % 4];
   }
-  out[i] = binary_op(a[ia], b[ib], bp.alpha, bp.beta);
+  return binary_op(a[ia], b[ib], bp.alpha, bp.beta);
+}
+
+@compute @workgroup_size(64)
+fn binary(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  var i = flat_index(wg, nwg, li);
+  if (i >= bp.threads) { return; }
+  loop {
+    out[i] = binary_at(i);
+    continuing {
+      i += bp.threads;
+      break if i >= bp.n;
+    }
+  }
 }

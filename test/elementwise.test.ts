@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ew from '../src/ops/elementwise.js';
 import { cpuBinary, cpuBroadcast, cpuUnary } from '../src/ops/elementwise.js';
-import { tensor } from '../src/tensor/index.js';
+import { useStrideThreads } from '../src/gpu/index.js';
+import { type Tensor, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { setupGpu } from './helpers.js';
 
@@ -98,4 +99,42 @@ describe('binary ops with broadcasting', () => {
   it('rejects shapes that do not broadcast', () => {
     expect(() => ew.add(tensor([1, 2, 3]), tensor([1, 2]))).toThrow(/do not broadcast/);
   });
+});
+
+// The unary and binary kernels step values i, i + threads, ... (fewer invocations on a CPU adapter:
+// src/gpu/groups.ts): a few invocations give the bits of one a value, on every path of the binary kernel.
+describe('elementwise kernels: any number of invocations, the same bits', () => {
+  const x = randomData(3, [3, 5, 7]);
+  const y = randomData(4, [3, 5, 7]);
+  const cases: [string, (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => Tensor][] = [
+    ['unary (exp)', (a) => ew.exp(a)],
+    ['binary, same shapes (mul)', (a, b) => ew.mul(a, b)],
+    ['binary, broadcast (sub of (3, 1, 7))', (a, _b, c) => ew.sub(a, c)],
+    [
+      'binary, broadcast past rank 4 (div of (2, 1, 3, 1, 5, 7))',
+      (_a, _b, _c, d) => ew.div(d, tensor(x.data, [1, 1, 3, 5, 1, 7])),
+    ],
+  ];
+  for (const [name, op] of cases) {
+    it(name, async () => {
+      const run = async (threads: number | null) => {
+        useStrideThreads(threads);
+        const a = tensor(x.data, x.shape);
+        const b = tensor(y.data, y.shape);
+        const c = tensor(y.data.slice(0, 21), [3, 1, 7]);
+        const d = tensor(randomData(5, [2, 1, 3, 1, 5, 7]).data, [2, 1, 3, 1, 5, 7]);
+        try {
+          const out = op(a, b, c, d);
+          const data = (await out.data()) as Float32Array;
+          out.dispose();
+          return Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
+        } finally {
+          useStrideThreads(null);
+          for (const t of [a, b, c, d]) t.dispose();
+        }
+      };
+      const want = await run(100_000); // one invocation a value
+      for (const threads of [1, 7, 64, 100]) expect(await run(threads), `${threads} invocations`).toEqual(want);
+    });
+  }
 });

@@ -2,7 +2,7 @@
 // float64 CPU reference for each. Scalar forms (`add(x, 2)`) run as unary ops with the scalar in the
 // uniform. Not here: anything that reduces (reduce.ts) or mixes positions (matmul.ts, softmax.ts).
 
-import { gpu } from '../gpu/index.js';
+import { gpu, strideThreads } from '../gpu/index.js';
 import { SHADER_CONSTS } from '../gpu/shaders.gen.js';
 import {
   broadcastShapes,
@@ -63,11 +63,12 @@ function unaryKernel(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
   f32Only(x, op);
   const out = Tensor.empty(x.shape);
   const n = x.size;
+  const threads = strideThreads(n, gpu().adapter.fallback);
   gpu().dispatch(
     { shader: 'elementwise', entry: 'unary', constants: { OP: UNARY[op] } },
     { x: x.ref, out: out.ref },
-    { n, alpha, beta },
-    groups1d(n),
+    { n, alpha, beta, threads },
+    groups1d(threads),
     op,
   );
   return out;
@@ -92,6 +93,7 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): 
   if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} is above the maximum of ${MAX_RANK}`);
   const out = Tensor.empty(shape);
   const n = out.size;
+  const threads = strideThreads(n, gpu().adapter.fallback);
   const spec = { shader: 'elementwise' as const, constants: { OP: BINARY[op] } };
   const buffers = { a: a.ref, b: b.ref, out: out.ref };
   const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
@@ -99,14 +101,15 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): 
   const c = collapseDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   const flat = sameShape(a.shape, b.shape) || (c.shape.length <= 1 && c.strides.every((st) => (st[0] ?? 1) === 1));
   if (flat) {
-    const u = { n, rank: 0, alpha, beta, shape: pad([]), sa: pad([]), sb: pad([]) };
-    gpu().dispatch({ ...spec, entry: 'binary_flat' }, buffers, u, groups1d(n), op);
+    const u = { n, rank: 0, alpha, beta, threads, shape: pad([]), sa: pad([]), sb: pad([]) };
+    gpu().dispatch({ ...spec, entry: 'binary_flat' }, buffers, u, groups1d(threads), op);
   } else {
     const u = {
       n,
       rank: c.shape.length,
       alpha,
       beta,
+      threads,
       shape: pad(c.shape),
       sa: pad(c.strides[0]!),
       sb: pad(c.strides[1]!),
@@ -115,7 +118,7 @@ function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor, alpha = 0, beta = 0): 
       { ...spec, entry: 'binary', constants: { OP: BINARY[op], RANK: rankConstant(c.shape) } },
       buffers,
       u,
-      groups1d(n),
+      groups1d(threads),
       op,
     );
   }
