@@ -17,6 +17,7 @@ struct Copy {
   rank: u32,
   src_offset: u32,
   dst_offset: u32,
+  threads: u32, // invocations: each copies elements i, i + threads, ... (threads <= n; src/gpu/groups.ts)
   shape: array<vec4u, 2>,
   src_stride: array<vec4u, 2>,
   dst_stride: array<vec4u, 2>,
@@ -26,10 +27,8 @@ struct Copy {
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
-@compute @workgroup_size(64)
-fn copy_strided(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let i = flat_index(wg, nwg, li);
-  if (i >= cp.n) { return; }
+// Element i of the index space: where it is read from and written to.
+fn copy_element(i: u32) {
   if (RANK != 0u) {
     let k = unravel4(i, cp.shape[0], RANK);
     out[cp.dst_offset + dot(k, cp.dst_stride[0])] = x[cp.src_offset + dot(k, cp.src_stride[0])];
@@ -45,6 +44,19 @@ fn copy_strided(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
     write_at += k * cp.dst_stride[d / 4][d % 4];
   }
   out[write_at] = x[read_at];
+}
+
+@compute @workgroup_size(64)
+fn copy_strided(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  var i = flat_index(wg, nwg, li);
+  if (i >= cp.threads) { return; }
+  loop {
+    copy_element(i);
+    continuing {
+      i += cp.threads;
+      break if i >= cp.n;
+    }
+  }
 }
 
 struct Gather {

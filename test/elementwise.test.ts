@@ -121,7 +121,7 @@ describe('elementwise kernels: any number of invocations, the same bits', () => 
         useStrideThreads(threads);
         const a = tensor(x.data, x.shape);
         const b = tensor(y.data, y.shape);
-        const c = tensor(y.data.slice(0, 21), [3, 1, 7]);
+        const c = tensor(Array.from(y.data).slice(0, 21), [3, 1, 7]);
         const d = tensor(randomData(5, [2, 1, 3, 1, 5, 7]).data, [2, 1, 3, 1, 5, 7]);
         try {
           const out = op(a, b, c, d);

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concat, cpuPermute, expand, gatherRows, permute, reshape, slice, transpose } from '../src/ops/shape.js';
-import { stridesOf, tensor } from '../src/tensor/index.js';
+import { useStrideThreads } from '../src/gpu/index.js';
+import { stridesOf, type Tensor, tensor } from '../src/tensor/index.js';
 import { checkOp, randomData } from './gradcheck.js';
 import { setupGpu } from './helpers.js';
 
@@ -115,4 +116,39 @@ describe('shape ops', () => {
     const bad = await gatherRows(tensor([1, 2], [2, 1]), tensor(new Int32Array([5]))).data();
     expect(Number.isNaN(bad[0])).toBe(true);
   });
+});
+
+// The strided copy behind permute, slice, concat and expand steps elements i, i + threads, ... (fewer
+// invocations on a CPU adapter: src/gpu/groups.ts): a few invocations give what one an element gives.
+describe('strided copies: any number of invocations, the same values', () => {
+  const x = randomData(9, [2, 3, 4, 5]);
+  const cases: [string, (t: Tensor) => Tensor][] = [
+    ['permute', (t) => permute(t, [3, 1, 0, 2])],
+    ['slice', (t) => slice(t, [1, 0, 1, 2], [1, 3, 2, 3])],
+    ['concat', (t) => concat([t, t], 2)],
+    ['expand', (t) => expand(reshape(t, [1, 2, 3, 4, 5]), [3, 2, 3, 4, 5])],
+    [
+      'permute of rank 5 (no dims merge: the loop over dims)',
+      (t) => permute(reshape(t, [2, 3, 2, 2, 5]), [4, 2, 0, 3, 1]),
+    ],
+  ];
+  for (const [name, op] of cases) {
+    it(name, async () => {
+      const run = async (threads: number | null) => {
+        useStrideThreads(threads);
+        const t = tensor(x.data, x.shape);
+        try {
+          const out = op(t);
+          const data = Array.from(await out.data());
+          out.dispose();
+          return data;
+        } finally {
+          useStrideThreads(null);
+          t.dispose();
+        }
+      };
+      const want = await run(100_000); // one invocation an element
+      for (const threads of [1, 7, 64, 100]) expect(await run(threads), `${threads} invocations`).toEqual(want);
+    });
+  }
 });

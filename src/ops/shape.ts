@@ -2,7 +2,7 @@
 // index tensor (shaders/shape.wgsl), each with its backward rule and a CPU reference. All but reshape
 // copy: every tensor here is contiguous and row-major.
 
-import { gpu } from '../gpu/index.js';
+import { gpu, strideThreads } from '../gpu/index.js';
 import {
   broadcastShapes,
   collapseDims,
@@ -36,6 +36,7 @@ function copyStrided(
   if (shape.length > MAX_RANK) throw new Error(`${name}: rank ${shape.length} is above the maximum of ${MAX_RANK}`);
   const n = numel(shape);
   const c = collapseDims(shape, [src.stride, dst.stride]); // fewer dims, fewer divisions per element
+  const threads = strideThreads(n, gpu().adapter.fallback);
   gpu().dispatch(
     { shader: 'shape', entry: 'copy_strided', constants: { RANK: rankConstant(c.shape) } },
     { x: x.ref, out: out.ref },
@@ -44,11 +45,12 @@ function copyStrided(
       rank: c.shape.length,
       src_offset: src.offset,
       dst_offset: dst.offset,
+      threads,
       shape: pad8(c.shape),
       src_stride: pad8(c.strides[0]!),
       dst_stride: pad8(c.strides[1]!),
     },
-    groups1d(n),
+    groups1d(threads),
     name,
   );
 }
