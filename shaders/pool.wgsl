@@ -231,7 +231,8 @@ fn max_pool_tiled_backward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgr
 
 // The same for 2x2 windows (the MNIST nets' pools), written out: the loops above run their bodies once more
 // than their trip count on SwiftShader, which took half the kernels' time (the hypernetwork's first pool,
-// forward and backward: 6.7-8.1 and 4.2-4.5 ms with the loops, 2.0-2.3 and 1.2-1.3 written out).
+// forward and backward: 6.7-8.1 and 4.2-4.5 ms with the loops, 2.0-2.3 and 1.2-1.3 written out). Dispatched
+// without pipeline constants: tile_run's TILE_H and TILE_W keep their defaults, 2.
 
 @compute @workgroup_size(64)
 fn max_pool_2x2_forward(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {

@@ -55,6 +55,37 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  it('reports progress every progressEvery steps and at each epoch end, counting resumed steps; training is unchanged', async () => {
+    const run = async (progress: number[] | null, ckpt?: Checkpointer, epochs = 2) => {
+      const { model, opt } = setup();
+      try {
+        return await train({
+          model,
+          opt,
+          epochs,
+          steps: 3,
+          step: (b) => {
+            const d = batch(b, 0);
+            return crossEntropy(model.forward(d.x), d.y);
+          },
+          ckpt,
+          ...(progress ? { onProgress: (n: number) => void progress.push(n), progressEvery: 2 } : {}),
+        });
+      } finally {
+        opt.dispose();
+        model.dispose();
+      }
+    };
+    const seen: number[] = [];
+    const ckpt = memoryCheckpointer();
+    const losses = await run(seen, ckpt);
+    expect(seen).toEqual([2, 3, 5, 6]);
+    expect(losses).toEqual(await run(null));
+    const resumed: number[] = [];
+    await run(resumed, { ...memoryCheckpointer(), load: () => ckpt.saved[1]! }, 3); // from epoch 2 of 3
+    expect(resumed).toEqual([8, 9]);
+  });
+
   it('a NaN loss stops training at its step; the checkpoint before it is kept and names it', async () => {
     const { model, opt } = setup(true);
     const ckpt = memoryCheckpointer();

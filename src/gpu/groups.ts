@@ -1,5 +1,6 @@
 // Workgroup counts for a 1-D job: the one piece of dispatch geometry every elementwise kernel shares, and
-// the invocations of a job whose kernel steps through its values (the optimizers, fill, accumulate).
+// the invocations of a job whose kernel steps through its values (the optimizers, fill, accumulate, the
+// unary and binary elementwise kernels, the strided copy).
 
 /**
  * Workgroup counts for n threads in workgroups of `size`, spread over x and y so that neither exceeds

@@ -82,7 +82,7 @@ export interface HypernetTrainOptions {
   target?: TargetSpec; // MNIST_TARGET
   /** Progress after each block of `evalEvery` steps. */
   onEpoch?: (p: HypernetProgress) => void;
-  /** After every step (steps done, the resumed ones included): for a progress bar. */
+  /** Every 10 steps, once the GPU has run them (steps done, the resumed ones included): for a progress bar. */
   onStep?: (step: number) => void;
   ckpt?: Checkpointer;
   /** Capture and replay the training steps (train.ts; default true). */
@@ -130,8 +130,8 @@ export async function trainHypernet(o: HypernetTrainOptions): Promise<{ net: Hyp
       capture: o.capture,
       afterStep: () => {
         opt.lr *= p.lrDecay;
-        o.onStep?.(opt.t);
       },
+      onProgress: o.onStep,
       afterEpoch: async (epoch, l, f) => {
         if (!o.faithful) recalibrate(net);
         const z = new Rng(VALIDATION_SEED).uniform([p.valNetworks, MNIST_HYPERNET.noise], -1, 1);

@@ -50,8 +50,16 @@ export interface TrainLoop {
   step: (b: number, epoch: number, inputs: Record<string, Tensor>) => Tensor | StepResult;
   /** Capture and replay the steps of a loop that gives `inputs` (default true); false records every step. */
   capture?: boolean;
-  /** After each optimizer step (e.g. a per-step learning-rate decay). */
+  /** After each optimizer step is issued (e.g. a per-step learning-rate decay). */
   afterStep?: () => void;
+  /**
+   * Progress: every `progressEvery` steps (default 10) and at the end of each epoch, the loop waits until
+   * the GPU has run the steps issued so far and calls this with the steps done since the start (resumed
+   * ones included). Without it the loop issues a whole epoch before waiting, and a count taken in
+   * afterStep runs ahead of the GPU by up to an epoch.
+   */
+  onProgress?: (stepsDone: number) => void;
+  progressEvery?: number;
   /** The epoch's figure from the sum of its step losses; default: the mean step loss. */
   epochLoss?: (sum: number) => number;
   /**
@@ -99,6 +107,10 @@ export async function train(o: TrainLoop): Promise<number[]> {
         for (let b = 0; b < o.steps; b++) {
           kept.push(...steps.run(b, epoch));
           o.afterStep?.();
+          if (o.onProgress && ((b + 1) % (o.progressEvery ?? 10) === 0 || b + 1 === o.steps)) {
+            await gpu().sync(); // the steps issued so far have run
+            o.onProgress(epoch * o.steps + b + 1);
+          }
         }
         const names = steps.names ?? [];
         const r = await readEpoch(kept, o.opt.arena.params, names.length + 1, o.steps);
