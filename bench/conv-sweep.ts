@@ -7,7 +7,10 @@
 // threads run in it, so CPU time counts the work whatever else the machine runs).
 //
 //   node esbuild.config.mjs shaders && npx esbuild bench/conv-sweep.ts --bundle --platform=node \
-//     --format=esm --external:webgpu --outfile=dist/conv-sweep.mjs && node dist/conv-sweep.mjs [options]
+//     --format=esm --external:webgpu --outfile=dist/conv-sweep.mjs && WEIGHTGEN_POLL=patient node dist/conv-sweep.mjs [options]
+//
+// (WEIGHTGEN_POLL=patient as `npm run bench` runs: by default dawn.node spins a core while it waits, one of
+// the two SwiftShader needs here; matmul 1024^3 took 692 ms that way against 388 ms, 2026-11-30.)
 //
 //   --rounds 3 --g 4 --n 32 --c1 1   rounds; weight sets, images; layer 1's input channels
 //   --only fwd|dx|dw                 one product
