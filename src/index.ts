@@ -115,6 +115,7 @@ export {
   type PoolGeometry,
   poolGeometry,
   poolWindowsTile,
+  usePoolRun,
 } from './ops/pool.js';
 export { klNormal, reparameterize } from './ops/gaussian.js';
 export {
