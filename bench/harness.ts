@@ -15,6 +15,7 @@
 
 import { gpu } from '../src/gpu/index.js';
 import type { DispatchTrace } from '../src/gpu/trace.js';
+import type { ProfileRow } from '../src/gpu/profiler.js';
 import type { Bound, Case, Contender, Impl } from './case.js';
 import { type BenchEnv, quietly, useBackend } from './env.js';
 import { maxAbsDiff, median } from './util.js';
@@ -42,6 +43,8 @@ export interface Row {
   /** Kernel time from GPU timestamps, one iteration (ms). */
   oursGpuMs: number | null;
   webgpuGpuMs: number | null;
+  /** Our kernels in that iteration, one row a kernel (GPU timestamps); null without them. */
+  oursKernels: ProfileRow[] | null;
   /** Compute dispatches in one iteration. */
   oursDispatches: number | null;
   webgpuDispatches: number | null;
@@ -94,6 +97,7 @@ async function counting<T>(fn: () => Promise<T>): Promise<{ value: T; dispatches
 
 interface GpuRun {
   gpuMs: number | null;
+  kernels?: ProfileRow[];
   dispatches: number | null;
   trace?: DispatchTrace[];
 }
@@ -122,8 +126,9 @@ async function oursTimed(impl: Impl): Promise<GpuRun> {
   let run: GpuRun;
   try {
     const { dispatches } = await counting(() => time(impl));
-    const gpuMs = g.canProfile ? g.profiler.summary().reduce((s, r) => s + r.totalMs, 0) : null;
-    run = { gpuMs, dispatches };
+    const kernels = g.canProfile ? g.profiler.summary() : undefined;
+    const gpuMs = kernels ? kernels.reduce((s, r) => s + r.totalMs, 0) : null;
+    run = { gpuMs, kernels, dispatches };
   } finally {
     run = { ...run!, trace: g.stopTrace() };
     g.setProfiling(false);
@@ -162,6 +167,7 @@ export async function runCase(env: BenchEnv, c: Case, o: RunOptions): Promise<Ro
     wasm: null,
     oursGpuMs: null,
     webgpuGpuMs: null,
+    oursKernels: null,
     oursDispatches: null,
     webgpuDispatches: null,
     diffWebgpu: null,
@@ -225,6 +231,7 @@ export async function runCase(env: BenchEnv, c: Case, o: RunOptions): Promise<Ro
       const scale = who === 'ours' ? 1 : frac;
       if (who === 'ours') {
         row.oursGpuMs = t.gpuMs;
+        row.oursKernels = t.kernels ?? null;
         row.oursDispatches = t.dispatches;
         if (t.trace?.length) {
           const traced = fromTrace(t.trace);

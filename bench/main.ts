@@ -9,6 +9,8 @@
 //   npm run bench -- --only roofline       only the roofs (roofline.ts): FMA GFLOP/s and GB/s of this adapter
 //   npm run bench -- --no-roofline         leave out the roofs (and the rows' shares of them)
 //   npm run bench -- --no-candidate        leave out the rows of the matmul kernel candidate
+//   npm run bench -- --bounds              what bounds the missed targets (bounds.ts): load cost, matmul's
+//                                           loop, conv against the same products as matmuls, the VAE step
 //   npm run bench -- --sweep               the matmul kernel sweep (sweep.ts) instead of the table
 //   npm run bench -- --sweep-final         only its last stage, on matmul-variants.ts FINALISTS
 //   npm run bench -- --candidate-wgsl      print the WGSL of the kernel candidate (matmul-variants.ts)
@@ -164,6 +166,20 @@ async function runSweep(): Promise<void> {
   if (!flag('--no-save')) console.log(`saved ${save(record, 'sweep')}`);
 }
 
+async function runBoundsReport(): Promise<void> {
+  const env = await startEnv(wasmDir, options.dawnFlags);
+  const load0 = loadavg();
+  const { runBounds } = await import('./bounds.js');
+  const r = await runBounds(env, { quick: options.quick, log: (l) => console.log(l) });
+  const load = { before: load0, after: loadavg() };
+  console.log(
+    `\nwhat bounds the missed targets, on ${env.adapter}; load average ${load.before[0]!.toFixed(1)} -> ` +
+      `${load.after[0]!.toFixed(1)}\n\n${r.text}`,
+  );
+  const record = { date: new Date().toISOString(), runtime: 'node', adapter: env.adapter, load, ...r };
+  if (!flag('--no-save')) console.log(`\nsaved ${save(record, 'bounds')}`);
+}
+
 async function main(): Promise<void> {
   let report: Report;
   if (flag('--candidate-wgsl')) {
@@ -173,6 +189,10 @@ async function main(): Promise<void> {
   }
   if (flag('--sweep') || flag('--sweep-final')) {
     await runSweep();
+    return;
+  }
+  if (flag('--bounds')) {
+    await runBoundsReport();
     return;
   }
   if (flag('--toggles')) {

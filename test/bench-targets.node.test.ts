@@ -23,6 +23,7 @@ function row(op: string, shape: string, flops: number | null, ours: number, wasm
     wasm: wasm === null ? null : ms(wasm),
     oursGpuMs: null,
     webgpuGpuMs: null,
+    oursKernels: null,
     oursDispatches: null,
     webgpuDispatches: null,
     diffWebgpu: null,
