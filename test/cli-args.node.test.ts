@@ -49,6 +49,7 @@ describe('the parser', () => {
       'evae-epochs': undefined,
       seed: 0,
       restart: undefined,
+      profile: false,
     });
     expect(i.given.size).toBe(0);
   });

@@ -30,6 +30,12 @@ export { IRIS_FINETUNE, IRIS_TSNE };
 
 const SEED_MAX = Number.MAX_SAFE_INTEGER; // Rng seeds are integers in [0, 2^53)
 
+/** --profile: every kernel timed on the GPU (timestamp queries), the table printed at the end. */
+const PROFILE_FLAG = {
+  type: 'boolean',
+  help: 'time every kernel on the GPU and print the table (the timing itself slows the run a little)',
+} as const;
+
 export const COMMANDS = {
   'iris-mlp': defineCommand({
     summary: 'train an MLP (4-H-3) on Iris on the GPU; print the loss curve and test accuracy (the default)',
@@ -46,7 +52,7 @@ export const COMMANDS = {
       },
       hidden: { type: 'int', default: 16, min: 1, max: 4096, help: 'hidden units H' },
       seed: { type: 'int', default: 0, min: 0, max: SEED_MAX, help: 'random seed (initial weights, batch order)' },
-      profile: { type: 'boolean', help: 'time every kernel on the GPU and print the table' },
+      profile: PROFILE_FLAG,
     },
   }),
   iris: defineCommand({
@@ -64,6 +70,7 @@ export const COMMANDS = {
         value: 'STEP',
         help: 'delete what the run folder holds for STEP and the steps after it, then run',
       },
+      profile: PROFILE_FLAG,
     },
     notes: [
       'every step resumes from what DIR holds, after checking (manifest.json) that it was made with the same',
@@ -137,6 +144,7 @@ export const COMMANDS = {
         help: 'the file export writes: the trained hypernetwork for samplers (parameters, batch-norm statistics)',
         steps: ['export'],
       },
+      profile: PROFILE_FLAG,
       ...HYPERNET_QUEUE_FLAGS, // eval --shards N --queue URL (queue-args.ts)
     },
     notes: [

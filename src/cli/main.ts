@@ -64,6 +64,20 @@ async function irisMlp(o: FlagValues<(typeof COMMANDS)['iris-mlp']['flags']>): P
   if (o.profile) console.log(`\n${gpu.profiler.table()}`);
 }
 
+/** Runs `work` with every kernel timed on the GPU when `on` (--profile), then prints the table. */
+async function profiled<T>(on: boolean | undefined, work: () => Promise<T>): Promise<T> {
+  if (!on) return work();
+  const gpu = await initGpu();
+  gpu.profiler.reset();
+  gpu.setProfiling(true);
+  try {
+    return await work();
+  } finally {
+    gpu.setProfiling(false);
+    console.log(`\nGPU time by kernel (--profile):\n${gpu.profiler.table()}`);
+  }
+}
+
 async function iris(
   step: 'zoo' | 'vae' | 'sample' | 'table1' | 'all',
   o: FlagValues<(typeof COMMANDS)['iris']['flags']>,
@@ -83,16 +97,18 @@ async function iris(
   console.log(await adapterLine());
   console.log(`run folder: ${opts.run} (preset ${opts.preset})`);
   const t0 = Date.now();
-  if (step === 'zoo') await irisZoo(opts);
-  else if (step === 'vae') await irisVae(opts);
-  else if (step === 'sample') await irisSample(opts);
-  else if (step === 'table1') irisTable1(opts);
-  else {
-    await irisAll(opts);
-    console.log(`Table 1 after ${((Date.now() - t0) / 1000).toFixed(1)} s; now the figures (t-SNE, fine-tuning)`);
-    const figures = await irisFigures(opts);
-    console.log(`figures:\n${figures.map((f) => `  ${f}`).join('\n')}`);
-  }
+  await profiled(o.profile, async () => {
+    if (step === 'zoo') await irisZoo(opts);
+    else if (step === 'vae') await irisVae(opts);
+    else if (step === 'sample') await irisSample(opts);
+    else if (step === 'table1') irisTable1(opts);
+    else {
+      await irisAll(opts);
+      console.log(`Table 1 after ${((Date.now() - t0) / 1000).toFixed(1)} s; now the figures (t-SNE, fine-tuning)`);
+      const figures = await irisFigures(opts);
+      console.log(`figures:\n${figures.map((f) => `  ${f}`).join('\n')}`);
+    }
+  });
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -107,11 +123,13 @@ async function hypernet(
   console.log(await adapterLine());
   console.log(`run folder: ${opts.run} (preset ${opts.preset}${opts.faithful ? ', faithful' : ''})`);
   const t0 = Date.now();
-  if (step === 'train') await hypernetTrain(opts);
-  else if (step === 'sample') await hypernetSample(opts);
-  else if (step === 'eval') await hypernetEval(opts);
-  else if (step === 'export') await hypernetExport(opts);
-  else await hypernetAll(opts);
+  await profiled(o.profile, async () => {
+    if (step === 'train') await hypernetTrain(opts);
+    else if (step === 'sample') await hypernetSample(opts);
+    else if (step === 'eval') await hypernetEval(opts);
+    else if (step === 'export') await hypernetExport(opts);
+    else await hypernetAll(opts);
+  });
   console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
