@@ -111,7 +111,8 @@ export function fromTrace(trace: DispatchTrace[]): { bytes: number; flops: numbe
   let flops = 0;
   for (const d of trace) {
     const u = d.uniforms as Record<string, number>;
-    for (const b of d.bindings) if (!(d.module === 'matmul' && b.name === 'bias' && !u.has_bias)) bytes += b.bytes;
+    for (const b of d.bindings)
+      if (!(d.module === 'matmul' && b.name === 'bias' && !d.constants.HAS_BIAS)) bytes += b.bytes;
     if (d.module === 'matmul') flops += 2 * u.m! * u.n! * u.k! * Math.max(u.batch!, 1);
   }
   return { bytes, flops };

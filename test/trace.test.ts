@@ -55,7 +55,8 @@ describe('dispatch trace', () => {
       { name: 'c', bytes: B * M * N * f },
       { name: 'bias', bytes: B * M * K * f }, // no bias: a stands in for the binding
     ]);
-    expect(mm.uniforms).toMatchObject({ m: M, n: N, k: K, batch: B, a_batch: M * K, b_batch: 0, has_bias: 0 });
+    expect(mm.uniforms).toMatchObject({ m: M, n: N, k: K, batch: B, a_batch: M * K, b_batch: 0 });
+    expect(mm.constants).toEqual({ HAS_BIAS: 0, ACT: 0 });
     // its invocations step through the values (fewer than B * M * N on a CPU adapter: strideThreads)
     const threads = strideThreads(B * M * N, gpu().adapter.fallback);
     expect(act.workgroups).toEqual([Math.ceil(threads / workgroupSize('elementwise', 'unary')), 1, 1]);

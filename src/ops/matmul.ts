@@ -203,9 +203,8 @@ function dispatchMatmul(
     b_col: transB ? k : 1,
     batch,
     bias_batch: biasBatch,
-    has_bias: bias ? 1 : 0,
-    act: ACTIVATIONS[epilogue?.act ?? 'none'],
   };
+  const constants = { HAS_BIAS: bias ? 1 : 0, ACT: ACTIVATIONS[epilogue?.act ?? 'none'] };
   const kernel = chooseKernel(m, k, n, batch, transA, transB);
   // Without a bias, a stands in for the binding (read-only, never read). matmul_vec4 binds a and b as vec4s.
   const [na, nb] = kernel === 'vec4' ? ['a4', 'b4'] : ['a', 'b'];
@@ -216,7 +215,7 @@ function dispatchMatmul(
       : kernel === 'small4'
         ? groups1d(batch * Math.ceil(m / 4) * Math.ceil(n / 4))
         : [Math.ceil(n / TILE[kernel][1]), Math.ceil(m / TILE[kernel][0]), batch];
-  gpu().dispatch({ shader: 'matmul', entry: ENTRY[kernel] }, buffers, uniforms, groups, `matmul_${kernel}`);
+  gpu().dispatch({ shader: 'matmul', entry: ENTRY[kernel], constants }, buffers, uniforms, groups, `matmul_${kernel}`);
   return { out, shape: s };
 }
 
